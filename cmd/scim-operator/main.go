@@ -1,0 +1,64 @@
+// Command scim-operator runs the operator (controllers and SCIM server in one process)
+// and manages tenant tokens: `scim-operator token create|rotate|revoke`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/scim-operator/scim-operator/internal/manager"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		os.Exit(runToken(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
+	os.Exit(runManager(os.Args[1:]))
+}
+
+func runManager(args []string) int {
+	fs := flag.NewFlagSet("scim-operator", flag.ExitOnError)
+	opts := manager.Options{}
+	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint, such as :8443; 0 turns it off.")
+	fs.BoolVar(&opts.SecureMetrics, "metrics-secure", true, "Serve metrics over HTTPS behind Kubernetes authentication and authorization.")
+	fs.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "Run the controllers on one replica at a time (the SCIM server serves on all).")
+	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's).")
+	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics server.")
+	fs.StringVar(&opts.ExternalURL, "external-url", "http://localhost:8080", "Base URL at which identity providers reach the SCIM server (the Ingress).")
+	fs.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Parallel reconciles per identity controller.")
+	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
+	zapOpts.BindFlags(fs)
+	_ = fs.Parse(args)
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	ctx := ctrl.SetupSignalHandler()
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "Failed to load a kubeconfig")
+		return 1
+	}
+	mgr, err := manager.New(ctx, cfg, opts)
+	if err != nil {
+		log.Error(err, "Failed to set up the manager")
+		return 1
+	}
+	log.Info("Starting manager")
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "Manager stopped with an error")
+		return 1
+	}
+	return 0
+}
+
+func usage(w *os.File, text string) int {
+	fmt.Fprintln(w, text)
+	return 2
+}

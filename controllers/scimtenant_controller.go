@@ -1,0 +1,347 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/internal/token"
+)
+
+// Reasons of the tenant's conditions; Events use the same words.
+const (
+	ReasonTokenSecretNotFound = "TokenSecretNotFound"
+	ReasonTokenSecretInvalid  = "TokenSecretInvalid"
+	ReasonTokenExpired        = "TokenExpired"
+	ReasonTokenValid          = "TokenValid"
+	ReasonWorkspaceNotFound   = "WorkspaceNotFound"
+	ReasonClusterRoleNotFound = "ClusterRoleNotFound"
+	ReasonTenantDisabled      = "Disabled"
+	ReasonTenantPaused        = "Paused"
+	ReasonTokenSecretLabelled = "TokenSecretLabelled"
+)
+
+// countDelay coalesces the count updates that a burst of provisioning causes into
+// one status write per tenant.
+const countDelay = 5 * time.Second
+
+// ScimTenantReconciler checks a tenant's configuration and reports its SCIM URL,
+// token validity and identity counts.
+type ScimTenantReconciler struct {
+	client.Client
+	// APIReader reads the referenced token Secret, which the label-filtered cache
+	// does not hold until it is labelled.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	// ExternalURL is the manager's default base URL for tenant URLs.
+	ExternalURL string
+}
+
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=get;list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one tenant's status up to date.
+func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	tenant := &identityv1alpha1.ScimTenant{}
+	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := tenant.DeepCopy()
+
+	tenantURL, err := TenantURL(r.ExternalURL, tenant)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	tenant.Status.TenantURL = tenantURL
+
+	tokenCond, nextExpiry, err := r.checkTokens(ctx, tenant)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	configCond, err := r.checkConfiguration(ctx, tenant)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.countIdentities(ctx, tenant); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	ready := summarizeTenant(tenant, tokenCond, configCond)
+	setConditions(&tenant.Status.Conditions, tenant.Generation, tokenCond, ready)
+	tenant.Status.ObservedGeneration = tenant.Generation
+	if ready.Status != metav1.ConditionTrue && !conditionUnchanged(before.Status.Conditions, ready) {
+		r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, ready.Reason, "Reconcile", ready.Message)
+	}
+	if err := patchStatusIfChanged(ctx, r.Client, before, tenant, func(t *identityv1alpha1.ScimTenant) any { return t.Status }); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// Token expiry is a point in time, not an event: wake up when the next one passes.
+	if !nextExpiry.IsZero() {
+		return ctrl.Result{RequeueAfter: time.Until(nextExpiry) + time.Second}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// TenantURL is the SCIM base URL of a tenant under a manager's default external URL.
+func TenantURL(defaultBase string, t *identityv1alpha1.ScimTenant) (string, error) {
+	base := t.Spec.ExternalBaseURL
+	if base == "" {
+		base = defaultBase
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("parsing external URL %q: %w", base, err)
+	}
+	return u.JoinPath("scim", t.Namespace, t.Name, "v2").String(), nil
+}
+
+// checkTokens finds the tenant's usable tokens and the time the next one expires.
+func (r *ScimTenantReconciler) checkTokens(ctx context.Context, t *identityv1alpha1.ScimTenant) (condition, time.Time, error) {
+	if err := r.labelReferencedSecret(ctx, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			return conditionFalse(identityv1alpha1.ConditionTokenValid, ReasonTokenSecretNotFound,
+				fmt.Sprintf("Secret %q named by spec.tokenSecretRef does not exist", t.Spec.TokenSecretRef.Name)), time.Time{}, nil
+		}
+		return condition{}, time.Time{}, err
+	}
+	secrets := &corev1.SecretList{}
+	if err := r.List(ctx, secrets, client.InNamespace(t.Namespace), client.MatchingLabels{identityv1alpha1.LabelTenant: t.Name}); err != nil {
+		return condition{}, time.Time{}, err
+	}
+	now := time.Now()
+	var valid, problems []string
+	var nextExpiry time.Time
+	sort.Slice(secrets.Items, func(i, j int) bool { return secrets.Items[i].Name < secrets.Items[j].Name })
+	for i := range secrets.Items {
+		cred, err := token.FromSecret(&secrets.Items[i])
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("Secret %q: %v", secrets.Items[i].Name, err))
+		case cred.Expired(now):
+			problems = append(problems, fmt.Sprintf("Secret %q: token expired at %s", cred.SecretName, cred.ExpiresAt().Format(time.RFC3339)))
+		default:
+			valid = append(valid, cred.SecretName)
+			if e := cred.ExpiresAt(); !e.IsZero() && (nextExpiry.IsZero() || e.Before(nextExpiry)) {
+				nextExpiry = e
+			}
+		}
+	}
+	if len(valid) == 0 {
+		reason := ReasonTokenSecretInvalid
+		if len(problems) > 0 && strings.Contains(problems[0], "expired") {
+			reason = ReasonTokenExpired
+		}
+		return conditionFalse(identityv1alpha1.ConditionTokenValid, reason, "No usable token: "+strings.Join(problems, "; ")), nextExpiry, nil
+	}
+	msg := fmt.Sprintf("%d usable token(s) in Secret(s) %s", len(valid), strings.Join(valid, ", "))
+	if len(problems) > 0 {
+		msg += "; ignored: " + strings.Join(problems, "; ")
+	}
+	return conditionTrue(identityv1alpha1.ConditionTokenValid, ReasonTokenValid, msg), nextExpiry, nil
+}
+
+// labelReferencedSecret labels the Secret named by spec.tokenSecretRef for the tenant,
+// because the SCIM server only sees (caches) labelled Secrets.
+func (r *ScimTenantReconciler) labelReferencedSecret(ctx context.Context, t *identityv1alpha1.ScimTenant) error {
+	s := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.TokenSecretRef.Name}, s); err != nil {
+		return err
+	}
+	switch owner, labelled := s.Labels[identityv1alpha1.LabelTenant]; {
+	case labelled && owner == t.Name:
+		return nil
+	case labelled:
+		// Another tenant's Secret: taking it over would open that tenant's token here.
+		return nil
+	}
+	before := s.DeepCopy()
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.Labels[identityv1alpha1.LabelTenant] = t.Name
+	if err := r.Patch(ctx, s, client.MergeFrom(before)); err != nil {
+		return err
+	}
+	ctrl.LoggerFrom(ctx).Info("Labelled token Secret for its tenant", "secret", klog.KObj(s))
+	r.Recorder.Eventf(t, s, corev1.EventTypeNormal, ReasonTokenSecretLabelled, "Label",
+		"Labelled Secret %s with %s=%s so that the SCIM server accepts its token", s.Name, identityv1alpha1.LabelTenant, t.Name)
+	return nil
+}
+
+// checkConfiguration verifies that the workspace and every mapped ClusterRole exist.
+func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identityv1alpha1.ScimTenant) (condition, error) {
+	ns := &corev1.Namespace{}
+	if err := r.Get(ctx, types.NamespacedName{Name: t.Spec.Workspace}, ns); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return condition{}, err
+		}
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonWorkspaceNotFound,
+			fmt.Sprintf("Workspace namespace %q does not exist", t.Spec.Workspace)), nil
+	}
+	var missing []string
+	for _, role := range t.Spec.Roles {
+		if err := r.Get(ctx, types.NamespacedName{Name: role.ClusterRole}, &rbacv1.ClusterRole{}); err != nil {
+			if !apierrors.IsNotFound(err) {
+				return condition{}, err
+			}
+			missing = append(missing, fmt.Sprintf("%s (role %s)", role.ClusterRole, role.Name))
+		}
+	}
+	if len(missing) > 0 {
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonClusterRoleNotFound,
+			"ClusterRole(s) not found: "+strings.Join(missing, ", ")), nil
+	}
+	return conditionTrue(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonReconciled, "Workspace and roles exist"), nil
+}
+
+func (r *ScimTenantReconciler) countIdentities(ctx context.Context, t *identityv1alpha1.ScimTenant) error {
+	// Counting reads the cache's index without copying the objects.
+	users := &identityv1alpha1.ScimUserList{}
+	if err := r.List(ctx, users, client.InNamespace(t.Namespace), client.MatchingFields{index.UserTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	groups := &identityv1alpha1.ScimGroupList{}
+	if err := r.List(ctx, groups, client.InNamespace(t.Namespace), client.MatchingFields{index.GroupTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return err
+	}
+	t.Status.Users = ptr.To(int32(len(users.Items)))
+	t.Status.Groups = ptr.To(int32(len(groups.Items)))
+	return nil
+}
+
+// summarizeTenant turns the step outcomes into the Ready condition.
+func summarizeTenant(t *identityv1alpha1.ScimTenant, tokenCond, configCond condition) condition {
+	switch {
+	case configCond.Status != metav1.ConditionTrue:
+		return configCond
+	case tokenCond.Status != metav1.ConditionTrue:
+		return conditionFalse(identityv1alpha1.ConditionReady, tokenCond.Reason, tokenCond.Message)
+	case !t.IsEnabled():
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonTenantDisabled, "The SCIM endpoint is disabled (spec.enabled is false)")
+	case t.IsPaused():
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonTenantPaused, "The SCIM endpoint is paused and answers 503 (spec.paused is true)")
+	}
+	return conditionTrue(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonReconciled, "Workspace, roles and token are in place; SCIM URL "+t.Status.TenantURL)
+}
+
+func conditionUnchanged(conds []metav1.Condition, c condition) bool {
+	for _, old := range conds {
+		if old.Type == c.Type {
+			return old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message
+		}
+	}
+	return false
+}
+
+// SetupWithManager registers the reconciler and what it watches.
+func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		return errors.New("ScimTenantReconciler needs an APIReader")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&identityv1alpha1.ScimTenant{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithWorkspace)).
+		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(r.tenantsMappingClusterRole),
+			builder.WithPredicates(createOrDelete())).
+		Watches(&identityv1alpha1.ScimUser{}, countHandler()).
+		Watches(&identityv1alpha1.ScimGroup{}, countHandler()).
+		Named("scimtenant").
+		Complete(r)
+}
+
+func (r *ScimTenantReconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if name, ok := o.GetLabels()[identityv1alpha1.LabelTenant]; ok {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}})
+	}
+	return reqs
+}
+
+func (r *ScimTenantReconciler) tenantsWithWorkspace(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.tenantsWhere(ctx, func(t *identityv1alpha1.ScimTenant) bool { return t.Spec.Workspace == o.GetName() })
+}
+
+func (r *ScimTenantReconciler) tenantsMappingClusterRole(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.tenantsWhere(ctx, func(t *identityv1alpha1.ScimTenant) bool {
+		for _, role := range t.Spec.Roles {
+			if role.ClusterRole == o.GetName() {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// tenantsWhere scans the tenants, which are few: one per identity provider connection.
+func (r *ScimTenantReconciler) tenantsWhere(ctx context.Context, match func(*identityv1alpha1.ScimTenant) bool) []reconcile.Request {
+	tenants := &identityv1alpha1.ScimTenantList{}
+	if err := r.List(ctx, tenants, client.UnsafeDisableDeepCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Failed to list ScimTenants")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range tenants.Items {
+		if match(&tenants.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&tenants.Items[i])})
+		}
+	}
+	return reqs
+}
+
+func createOrDelete() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// countHandler enqueues an identity's tenant, delayed, when an identity comes or goes.
+func countHandler() handler.EventHandler {
+	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		var tenant string
+		switch id := o.(type) {
+		case *identityv1alpha1.ScimUser:
+			tenant = id.Spec.TenantRef.Name
+		case *identityv1alpha1.ScimGroup:
+			tenant = id.Spec.TenantRef.Name
+		}
+		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: tenant}}, countDelay)
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
+}

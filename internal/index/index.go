@@ -1,0 +1,110 @@
+// Package index registers the cache field indexes that the SCIM server and the
+// controllers look identities up by, so that no request or reconcile lists a whole
+// tenant.
+package index
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Field names of the indexes. Values are computed, never read from the object as they
+// are, so a lookup must pass the same normalisation (see the Key functions).
+const (
+	// UserTenant indexes ScimUsers by spec.tenantRef.name.
+	UserTenant = "spec.tenantRef.name"
+	// UserName indexes ScimUsers by tenant and lower-cased userName.
+	UserName = "index.userName"
+	// UserExternalID indexes ScimUsers by tenant and externalId.
+	UserExternalID = "index.externalId"
+	// GroupTenant indexes ScimGroups by spec.tenantRef.name.
+	GroupTenant = "spec.tenantRef.name"
+	// GroupDisplayName indexes ScimGroups by tenant and lower-cased displayName.
+	GroupDisplayName = "index.displayName"
+	// GroupExternalID indexes ScimGroups by tenant and externalId.
+	GroupExternalID = "index.externalId"
+	// GroupMember indexes ScimGroups by tenant and member id.
+	GroupMember = "index.member"
+	// AppTenant indexes DownstreamApps by spec.tenantRef.name.
+	AppTenant = "spec.tenantRef.name"
+)
+
+// FieldIndexer is the part of a manager's cache that registers indexes.
+type FieldIndexer = client.FieldIndexer
+
+// TenantKey scopes value to a tenant, so that one index serves every tenant of a
+// namespace without mixing them.
+func TenantKey(tenant, value string) string { return tenant + "/" + value }
+
+// UserNameKey is the index key of a userName: SCIM userNames are case-insensitive.
+func UserNameKey(tenant, userName string) string {
+	return TenantKey(tenant, strings.ToLower(userName))
+}
+
+// DisplayNameKey is the index key of a group displayName, unique case-insensitively.
+func DisplayNameKey(tenant, displayName string) string {
+	return TenantKey(tenant, strings.ToLower(displayName))
+}
+
+// AddDefaultIndexes registers every index on the indexer, once per process.
+func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
+	indexes := []struct {
+		obj     client.Object
+		field   string
+		extract client.IndexerFunc
+	}{
+		{&identityv1alpha1.ScimUser{}, UserTenant, func(o client.Object) []string {
+			return []string{o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name}
+		}},
+		{&identityv1alpha1.ScimUser{}, UserName, func(o client.Object) []string {
+			u := o.(*identityv1alpha1.ScimUser)
+			return []string{UserNameKey(u.Spec.TenantRef.Name, u.Spec.UserName)}
+		}},
+		{&identityv1alpha1.ScimUser{}, UserExternalID, func(o client.Object) []string {
+			u := o.(*identityv1alpha1.ScimUser)
+			return nonEmpty(u.Spec.TenantRef.Name, u.Spec.ExternalID)
+		}},
+		{&identityv1alpha1.ScimGroup{}, GroupTenant, func(o client.Object) []string {
+			return []string{o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name}
+		}},
+		{&identityv1alpha1.ScimGroup{}, GroupDisplayName, func(o client.Object) []string {
+			g := o.(*identityv1alpha1.ScimGroup)
+			return []string{DisplayNameKey(g.Spec.TenantRef.Name, g.Spec.DisplayName)}
+		}},
+		{&identityv1alpha1.ScimGroup{}, GroupExternalID, func(o client.Object) []string {
+			g := o.(*identityv1alpha1.ScimGroup)
+			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
+		}},
+		{&identityv1alpha1.ScimGroup{}, GroupMember, groupMembers},
+		{&identityv1alpha1.DownstreamApp{}, AppTenant, func(o client.Object) []string {
+			return []string{o.(*identityv1alpha1.DownstreamApp).Spec.TenantRef.Name}
+		}},
+	}
+	for _, ix := range indexes {
+		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
+			return fmt.Errorf("indexing %T by %s: %w", ix.obj, ix.field, err)
+		}
+	}
+	return nil
+}
+
+func nonEmpty(tenant, value string) []string {
+	if value == "" {
+		return nil
+	}
+	return []string{TenantKey(tenant, value)}
+}
+
+func groupMembers(o client.Object) []string {
+	g := o.(*identityv1alpha1.ScimGroup)
+	keys := make([]string, 0, len(g.Spec.Members))
+	for _, m := range g.Spec.Members {
+		keys = append(keys, TenantKey(g.Spec.TenantRef.Name, m.Value))
+	}
+	return keys
+}

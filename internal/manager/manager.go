@@ -1,0 +1,150 @@
+// Package manager assembles the scim-operator process: the controller-runtime
+// manager with its caches, indexes and reconcilers (and, as Runnables, the servers
+// that share its cache), so that the production binary and `make run` build it alike.
+package manager
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers"
+	"github.com/scim-operator/scim-operator/internal/index"
+)
+
+// LeaderElectionID names the Lease that the replicas elect the controllers' leader with.
+const LeaderElectionID = "scim-operator.identity.scim-operator.io"
+
+// Options configure the process.
+type Options struct {
+	// MetricsAddr serves Prometheus metrics; "0" turns them off.
+	MetricsAddr string
+	// SecureMetrics serves metrics over HTTPS behind Kubernetes authentication and authorization.
+	SecureMetrics bool
+	// ProbeAddr serves /healthz and /readyz.
+	ProbeAddr string
+	// LeaderElection runs the controllers on one replica at a time.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the Lease; empty means the namespace the pod runs in.
+	LeaderElectionNamespace string
+	// EnableHTTP2 allows HTTP/2 on the metrics server, off by default against HTTP/2
+	// rapid-reset and stream-cancellation attacks.
+	EnableHTTP2 bool
+	// ExternalURL is the base URL identity providers reach the SCIM server at.
+	ExternalURL string
+	// MaxConcurrentReconciles bounds each identity controller's parallel reconciles.
+	MaxConcurrentReconciles int
+}
+
+// Scheme returns the types the manager reads and writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilMust(clientgoscheme.AddToScheme(s))
+	utilMust(identityv1alpha1.AddToScheme(s))
+	return s
+}
+
+func utilMust(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// New builds the manager with every index and reconciler registered.
+func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	var tlsOpts []func(*tls.Config)
+	if !opts.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: opts.MetricsAddr, SecureServing: opts.SecureMetrics, TLSOpts: tlsOpts}
+	if opts.SecureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        Scheme(),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOptions(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	if err := index.AddDefaultIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
+	}
+	if err := setupControllers(mgr, opts); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	// Ready only once the caches are synced: before that the SCIM server would answer
+	// lookups from an empty cache, and Entra ID would create duplicates.
+	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return fmt.Errorf("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// cacheOptions keeps in memory only the Secrets that hold tenant tokens: a cluster has
+// many Secrets, and a controller has no business holding the others.
+func cacheOptions() cache.Options {
+	tokenSecrets, err := labels.NewRequirement(identityv1alpha1.LabelTenant, selection.Exists, nil)
+	utilMust(err)
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Label: labels.NewSelector().Add(*tokenSecrets)},
+		},
+	}
+}
+
+func setupControllers(mgr ctrl.Manager, opts Options) error {
+	recorder := mgr.GetEventRecorder("scim-operator")
+	if err := (&controllers.ScimTenantReconciler{
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorder,
+		ExternalURL: opts.ExternalURL,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up ScimTenant controller: %w", err)
+	}
+	if err := (&controllers.ScimUserReconciler{
+		Client:                  mgr.GetClient(),
+		Recorder:                recorder,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up ScimUser controller: %w", err)
+	}
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up ScimGroup controller: %w", err)
+	}
+	return nil
+}
