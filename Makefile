@@ -61,7 +61,8 @@ build: ## Build the manager binary as the container image does.
 
 .PHONY: run
 run: k8s-binaries ## Run the operator locally: against $KUBECONFIG, or an embedded control plane.
-	go run ./cmd/scim-operator-local --k8s-binaries $(LOCALBIN)/k8s --data-dir $(LOCALBIN)/local
+	go build -o $(LOCALBIN)/scim-operator-local ./cmd/scim-operator-local
+	$(LOCALBIN)/scim-operator-local --k8s-binaries $(LOCALBIN)/k8s --data-dir $(LOCALBIN)/local
 
 .PHONY: clean-local
 clean-local: ## Delete the embedded control plane's data, so that the next `make run` starts clean.
