@@ -63,6 +63,17 @@ func validTenant(namespace, name string) *identityv1alpha1.ScimTenant {
 	}
 }
 
+func webhookApp(name string) *identityv1alpha1.DownstreamApp {
+	return &identityv1alpha1.DownstreamApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Spec: identityv1alpha1.DownstreamAppSpec{
+			TenantRef: identityv1alpha1.TenantReference{Name: "t"},
+			Scope:     identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeAllUsers},
+			Webhook:   &identityv1alpha1.WebhookConnector{URL: "https://a.example", SecretRef: identityv1alpha1.SecretReference{Name: "s"}},
+		},
+	}
+}
+
 // TestSchemaRejectsBadObjects proves that the API server, not the operator, refuses
 // malformed identities, with a message that names the field.
 func TestSchemaRejectsBadObjects(t *testing.T) {
@@ -99,25 +110,14 @@ func TestSchemaRejectsBadObjects(t *testing.T) {
 			return tn
 		}, `supported values: "Delete", "Retain"`},
 		{"app with two connectors", func() client.Object {
-			return &identityv1alpha1.DownstreamApp{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "two-connectors"},
-				Spec: identityv1alpha1.DownstreamAppSpec{
-					TenantRef: identityv1alpha1.TenantReference{Name: "t"},
-					Scope:     identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeAllUsers},
-					Webhook:   &identityv1alpha1.WebhookConnector{URL: "https://a.example", SecretRef: identityv1alpha1.SecretReference{Name: "s"}},
-					SCIM:      &identityv1alpha1.SCIMConnector{BaseURL: "https://b.example/scim/v2", TokenSecretRef: identityv1alpha1.SecretReference{Name: "s"}},
-				},
-			}
+			a := webhookApp("two-connectors")
+			a.Spec.SCIM = &identityv1alpha1.SCIMConnector{BaseURL: "https://b.example/scim/v2", TokenSecretRef: identityv1alpha1.SecretReference{Name: "s"}}
+			return a
 		}, "exactly one of webhook and scim must be set"},
 		{"group scope without groups", func() client.Object {
-			return &identityv1alpha1.DownstreamApp{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "empty-scope"},
-				Spec: identityv1alpha1.DownstreamAppSpec{
-					TenantRef: identityv1alpha1.TenantReference{Name: "t"},
-					Scope:     identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeGroups},
-					Webhook:   &identityv1alpha1.WebhookConnector{URL: "https://a.example", SecretRef: identityv1alpha1.SecretReference{Name: "s"}},
-				},
-			}
+			a := webhookApp("empty-scope")
+			a.Spec.Scope.Type = identityv1alpha1.ScopeGroups
+			return a
 		}, "scope type Groups needs at least one group"},
 	}
 	for _, tt := range tests {

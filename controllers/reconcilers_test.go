@@ -28,6 +28,22 @@ func newNamespace(t *testing.T, name string) {
 	}
 }
 
+// newTenantWithToken creates a namespace holding a tenant, adjusted by mutate, and its token Secret.
+func newTenantWithToken(t *testing.T, namespace, name string, mutate func(*identityv1alpha1.ScimTenant)) *identityv1alpha1.ScimTenant {
+	t.Helper()
+	newNamespace(t, namespace)
+	ctx := context.Background()
+	if err := k8sClient.Create(ctx, token.NewSecret(namespace, name+"-token", name, "a-token-of-enough-length")); err != nil {
+		t.Fatal(err)
+	}
+	tenant := validTenant(namespace, name)
+	mutate(tenant)
+	if err := k8sClient.Create(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	return tenant
+}
+
 // change applies mutate to the latest version of obj, as kubectl edit would.
 func change[T client.Object](t *testing.T, obj T, mutate func(T)) {
 	t.Helper()
@@ -104,12 +120,10 @@ func TestTenantBecomesReadyWithURLAndToken(t *testing.T) {
 func TestTenantReportsMissingConfigurationAndRecovers(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	newNamespace(t, "tenant-missing")
-	g.Expect(k8sClient.Create(ctx, token.NewSecret("tenant-missing", "okta-token", "okta", "a-token-of-enough-length"))).To(Succeed())
-	tenant := validTenant("tenant-missing", "okta")
-	tenant.Spec.Workspace = "okta-workspace"
-	tenant.Spec.Roles = append(tenant.Spec.Roles, identityv1alpha1.RoleMapping{Name: "auditor", ClusterRole: "scim-test-auditor"})
-	g.Expect(k8sClient.Create(ctx, tenant)).To(Succeed())
+	tenant := newTenantWithToken(t, "tenant-missing", "okta", func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.Workspace = "okta-workspace"
+		tn.Spec.Roles = append(tn.Spec.Roles, identityv1alpha1.RoleMapping{Name: "auditor", ClusterRole: "scim-test-auditor"})
+	})
 	ready := func(g Gomega) *metav1.Condition {
 		return condition(g, tenant, func() []metav1.Condition { return tenant.Status.Conditions }, identityv1alpha1.ConditionReady)
 	}
@@ -139,11 +153,9 @@ func TestTenantReportsMissingConfigurationAndRecovers(t *testing.T) {
 func TestUserGetsDefaultsOnceAndCountsShowOnTenant(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	newNamespace(t, "users")
-	g.Expect(k8sClient.Create(ctx, token.NewSecret("users", "idp-token", "idp", "a-token-of-enough-length"))).To(Succeed())
-	tenant := validTenant("users", "idp")
-	tenant.Spec.Roles = append(tenant.Spec.Roles, identityv1alpha1.RoleMapping{Name: "editor", ClusterRole: "edit"})
-	g.Expect(k8sClient.Create(ctx, tenant)).To(Succeed())
+	tenant := newTenantWithToken(t, "users", "idp", func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.Roles = append(tn.Spec.Roles, identityv1alpha1.RoleMapping{Name: "editor", ClusterRole: "edit"})
+	})
 
 	user := validUser("alice")
 	user.Namespace = "users"
