@@ -50,7 +50,7 @@ try_download() {
 			return 0
 		fi
 	fi
-	say "prebuilt envtest binaries unavailable ($(tail -n 1 "$tmp/err" 2>/dev/null | cut -c1-160))"
+	say "prebuilt envtest binaries unavailable ($(grep -v "^exit status" "$tmp/err" 2>/dev/null | tail -n 1 | cut -c1-200))"
 	chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"
 	return 1
 }
