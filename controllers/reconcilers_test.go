@@ -87,8 +87,6 @@ func TestTenantBecomesReadyWithURLAndToken(t *testing.T) {
 		Data:       map[string][]byte{token.KeySHA256: []byte(token.Hash("a-token-of-enough-length"))},
 	}
 	g.Expect(k8sClient.Create(ctx, secret)).To(Succeed())
-	// A spec change wakes the tenant, as an administrator's edit would.
-	change(t, tenant, func(tn *identityv1alpha1.ScimTenant) { tn.Spec.SubjectPrefix = "oidc:" })
 	g.Eventually(func(g Gomega) {
 		c := condition(g, tenant, func() []metav1.Condition { return tenant.Status.Conditions }, identityv1alpha1.ConditionReady)
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)

@@ -48,6 +48,9 @@ const (
 // one status write per tenant.
 const countDelay = 5 * time.Second
 
+// missingSecretPoll is how often a tenant whose token Secret does not exist looks again.
+const missingSecretPoll = 5 * time.Second
+
 // ScimTenantReconciler checks a tenant's configuration and reports its SCIM URL,
 // token validity and identity counts.
 type ScimTenantReconciler struct {
@@ -103,6 +106,11 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 
+	// The cache holds only labelled Secrets, so the creation of a still unlabelled
+	// referenced Secret raises no event: look again until it exists.
+	if tokenCond.Reason == ReasonTokenSecretNotFound {
+		return ctrl.Result{RequeueAfter: missingSecretPoll}, nil
+	}
 	// Token expiry is a point in time, not an event: wake up when the next one passes.
 	if !nextExpiry.IsZero() {
 		return ctrl.Result{RequeueAfter: time.Until(nextExpiry) + time.Second}, nil
