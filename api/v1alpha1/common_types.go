@@ -21,8 +21,6 @@ const (
 	ReasonReconciled = "Reconciled"
 	// ReasonTenantNotFound means the referenced ScimTenant does not exist.
 	ReasonTenantNotFound = "TenantNotFound"
-	// ReasonTenantNotReady means the referenced ScimTenant is not Ready.
-	ReasonTenantNotReady = "TenantNotReady"
 )
 
 // LabelTenant names the ScimTenant an object belongs to. It is set on identities,
