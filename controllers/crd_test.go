@@ -36,16 +36,18 @@ func TestCRDsAreEstablished(t *testing.T) {
 	for _, plural := range []string{"scimtenants", "scimusers", "scimgroups", "downstreamapps"} {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		g.Expect(k8sClient.Get(context.Background(), types.NamespacedName{Name: plural + ".identity.scim-operator.io"}, crd)).To(Succeed())
+		g.Expect(crd.Status.Conditions).To(ContainElement(And(
+			HaveField("Type", apiextensionsv1.Established), HaveField("Status", apiextensionsv1.ConditionTrue))), plural)
 		g.Expect(crd.Spec.Names.Categories).To(ContainElement("scim"), plural)
 		g.Expect(crd.Spec.Names.ShortNames).NotTo(BeEmpty(), plural)
 	}
 }
 
-func validUser(name string) *identityv1alpha1.ScimUser {
+func validUser(namespace, tenant, name string) *identityv1alpha1.ScimUser {
 	return &identityv1alpha1.ScimUser{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: identityv1alpha1.ScimUserSpec{
-			TenantRef: identityv1alpha1.TenantReference{Name: "schema"},
+			TenantRef: identityv1alpha1.TenantReference{Name: tenant},
 			UserName:  name + "@example.com",
 		},
 	}
@@ -82,13 +84,21 @@ func TestSchemaRejectsBadObjects(t *testing.T) {
 		obj     func() client.Object
 		wantMsg string
 	}{
-		{"user without userName", func() client.Object { u := validUser("no-username"); u.Spec.UserName = ""; return u }, "spec.userName"},
+		{"user without userName", func() client.Object {
+			u := validUser("default", "schema", "no-username")
+			u.Spec.UserName = ""
+			return u
+		}, "spec.userName"},
 		{"user with negative quota", func() client.Object {
-			u := validUser("negative-quota")
+			u := validUser("default", "schema", "negative-quota")
 			u.Spec.StorageQuota = ptr.To(resource.MustParse("-1Gi"))
 			return u
 		}, "storageQuota must not be negative"},
-		{"user without tenant", func() client.Object { u := validUser("no-tenant"); u.Spec.TenantRef.Name = ""; return u }, "spec.tenantRef.name"},
+		{"user without tenant", func() client.Object {
+			u := validUser("default", "schema", "no-tenant")
+			u.Spec.TenantRef.Name = ""
+			return u
+		}, "spec.tenantRef.name"},
 		{"tenant whose default role is not mapped", func() client.Object {
 			tn := validTenant("default", "unmapped-default")
 			tn.Spec.DefaultRole = "admin"
@@ -133,7 +143,7 @@ func TestSchemaRejectsBadObjects(t *testing.T) {
 func TestTenantRefIsImmutable(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	u := validUser("immutable-tenant")
+	u := validUser("default", "schema", "immutable-tenant")
 	g.Expect(k8sClient.Create(ctx, u)).To(Succeed())
 	u.Spec.TenantRef.Name = "other"
 	err := k8sClient.Update(ctx, u)

@@ -155,9 +155,7 @@ func TestUserGetsDefaultsOnceAndCountsShowOnTenant(t *testing.T) {
 		tn.Spec.Roles = append(tn.Spec.Roles, identityv1alpha1.RoleMapping{Name: "editor", ClusterRole: "edit"})
 	})
 
-	user := validUser("alice")
-	user.Namespace = "users"
-	user.Spec.TenantRef.Name = "idp"
+	user := validUser("users", "idp", "alice")
 	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		c := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionReady)
@@ -208,10 +206,7 @@ func TestGroupReportsUnresolvedMembersUntilTheyExist(t *testing.T) {
 	}, eventually).Should(Succeed())
 
 	for _, name := range []string{"bob", "carol"} {
-		u := validUser(name)
-		u.Namespace = "groups"
-		u.Spec.TenantRef.Name = "idp"
-		g.Expect(k8sClient.Create(ctx, u)).To(Succeed())
+		g.Expect(k8sClient.Create(ctx, validUser("groups", "idp", name))).To(Succeed())
 	}
 	g.Eventually(func(g Gomega) {
 		c := condition(g, group, func() []metav1.Condition { return group.Status.Conditions }, identityv1alpha1.ConditionMembersResolved)

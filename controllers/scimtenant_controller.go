@@ -179,8 +179,15 @@ func (r *ScimTenantReconciler) checkTokens(ctx context.Context, t *identityv1alp
 // labelReferencedSecret labels the Secret named by spec.tokenSecretRef for the tenant,
 // because the SCIM server only sees (caches) labelled Secrets.
 func (r *ScimTenantReconciler) labelReferencedSecret(ctx context.Context, t *identityv1alpha1.ScimTenant) error {
+	key := types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.TokenSecretRef.Name}
 	s := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.TokenSecretRef.Name}, s); err != nil {
+	// A Secret in the cache is labelled already; only an unlabelled or missing one
+	// costs a read from the API server.
+	err := r.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, s)
+	}
+	if err != nil {
 		return err
 	}
 	switch owner, labelled := s.Labels[identityv1alpha1.LabelTenant]; {

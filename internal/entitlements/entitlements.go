@@ -23,11 +23,15 @@ type Entitlements struct {
 // first SCIM role that the tenant maps; otherwise the tenant's defaultRole.
 func ForUser(tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) Entitlements {
 	e := Entitlements{Workspace: tenant.Spec.Workspace}
+	var fromIdP string
+	if tenant.Spec.RoleSource == identityv1alpha1.RoleSourceIdP {
+		fromIdP = idpRole(tenant, user)
+	}
 	switch {
 	case user.Spec.Role != nil:
 		e.Role = *user.Spec.Role
-	case tenant.Spec.RoleSource == identityv1alpha1.RoleSourceIdP && idpRole(tenant, user) != "":
-		e.Role = idpRole(tenant, user)
+	case fromIdP != "":
+		e.Role = fromIdP
 	case user.Status.Role != "":
 		e.Role = user.Status.Role
 	default:
