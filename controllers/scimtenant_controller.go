@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	before := tenant.DeepCopy()
 
-	tenantURL, err := TenantURL(r.ExternalURL, tenant)
+	tenantURL, err := tenant.URL(r.ExternalURL)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -116,19 +115,6 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{RequeueAfter: time.Until(nextExpiry) + time.Second}, nil
 	}
 	return ctrl.Result{}, nil
-}
-
-// TenantURL is the SCIM base URL of a tenant under a manager's default external URL.
-func TenantURL(defaultBase string, t *identityv1alpha1.ScimTenant) (string, error) {
-	base := t.Spec.ExternalBaseURL
-	if base == "" {
-		base = defaultBase
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("parsing external URL %q: %w", base, err)
-	}
-	return u.JoinPath("scim", t.Namespace, t.Name, "v2").String(), nil
 }
 
 // checkTokens finds the tenant's usable tokens and the time the next one expires.

@@ -1,6 +1,9 @@
 package v1alpha1
 
 import (
+	"fmt"
+	"net/url"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -270,4 +273,18 @@ type ScimTenantList struct {
 
 func init() {
 	SchemeBuilder.Register(&ScimTenant{}, &ScimTenantList{})
+}
+
+// URL is the tenant's SCIM base URL: spec.externalBaseURL, or the manager's default
+// external URL, followed by /scim/NAMESPACE/TENANT/v2.
+func (t *ScimTenant) URL(defaultBase string) (string, error) {
+	base := t.Spec.ExternalBaseURL
+	if base == "" {
+		base = defaultBase
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("parsing external URL %q: %w", base, err)
+	}
+	return u.JoinPath("scim", t.Namespace, t.Name, "v2").String(), nil
 }

@@ -32,6 +32,7 @@ import (
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/token"
+	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 const (
@@ -74,6 +75,7 @@ func run() error {
 		ProbeAddr:               *probeAddr,
 		ExternalURL:             externalURL,
 		MaxConcurrentReconciles: 4,
+		SCIM:                    scimserver.Options{BindAddress: *scimAddr},
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,12 @@ func runManager(args []string) int {
 	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics server.")
 	fs.StringVar(&opts.ExternalURL, "external-url", "http://localhost:8080", "Base URL at which identity providers reach the SCIM server (the Ingress).")
 	fs.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Parallel reconciles per identity controller.")
+	fs.StringVar(&opts.SCIM.BindAddress, "scim-bind-address", ":8080", "Address of the SCIM server; empty turns it off.")
+	fs.StringVar(&opts.SCIM.TLSCertFile, "scim-tls-cert-file", "", "Serve SCIM over HTTPS with this certificate (PEM), e.g. from a cert-manager Secret.")
+	fs.StringVar(&opts.SCIM.TLSKeyFile, "scim-tls-key-file", "", "Private key (PEM) for --scim-tls-cert-file.")
+	fs.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body; larger ones get 413.")
+	fs.Float64Var(&opts.SCIM.RequestsPerSecond, "scim-requests-per-second", 200, "Requests per second each tenant may make; more get 429 with Retry-After.")
+	fs.IntVar(&opts.SCIM.MaxResults, "scim-max-results", 1000, "Largest page of a SCIM list.")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(args)

@@ -26,6 +26,7 @@ import (
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // LeaderElectionID names the Lease that the replicas elect the controllers' leader with.
@@ -50,6 +51,8 @@ type Options struct {
 	ExternalURL string
 	// MaxConcurrentReconciles bounds each identity controller's parallel reconciles.
 	MaxConcurrentReconciles int
+	// SCIM configures the SCIM server; an empty BindAddress runs none.
+	SCIM scimserver.Options
 }
 
 // Scheme returns the types the manager reads and writes.
@@ -95,6 +98,17 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 	if err := setupControllers(mgr, opts); err != nil {
 		return nil, err
+	}
+	if opts.SCIM.BindAddress != "" {
+		scimOpts := opts.SCIM
+		if scimOpts.ExternalURL == "" {
+			scimOpts.ExternalURL = opts.ExternalURL
+		}
+		srv := scimserver.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("scim-operator"),
+			ctrl.Log.WithName("scim"), scimOpts)
+		if err := mgr.Add(srv); err != nil {
+			return nil, fmt.Errorf("adding the SCIM server: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

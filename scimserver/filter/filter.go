@@ -213,12 +213,12 @@ func (n andNode) equalities() []Equality {
 type orNode struct{ l, r node }
 
 func (n orNode) match(s map[string]any) bool { return n.l.match(s) || n.r.match(s) }
-func (n orNode) equalities() []Equality   { return nil }
+func (n orNode) equalities() []Equality      { return nil }
 
 type notNode struct{ n node }
 
 func (n notNode) match(s map[string]any) bool { return !n.n.match(s) }
-func (n notNode) equalities() []Equality   { return nil }
+func (n notNode) equalities() []Equality      { return nil }
 
 type valuePathNode struct {
 	path  schema.Path

@@ -43,8 +43,8 @@ func TestMatch(t *testing.T) {
 		{`userName eq "alice@example.com"`, true}, // caseExact=false
 		{`UserName EQ "ALICE@EXAMPLE.COM"`, true},
 		{`userName eq "bob"`, false},
-		{`externalId eq jyoung`, true}, // Entra's documented unquoted value
-		{`externalId eq "JYOUNG"`, false},      // caseExact=true
+		{`externalId eq jyoung`, true},    // Entra's documented unquoted value
+		{`externalId eq "JYOUNG"`, false}, // caseExact=true
 		{`id eq "2819c223-7f76-453a-919d-413861904646"`, true},
 		{`DisplayName eq "BobIsAmazing"`, true},
 		{`userName sw A`, true},

@@ -1,0 +1,253 @@
+package scimserver
+
+import (
+	"cmp"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+	"github.com/scim-operator/scim-operator/scimserver/store"
+)
+
+// query is a list request, from URL parameters or a SearchRequest body.
+type query struct {
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+}
+
+func queryFromURL(v url.Values) (query, error) {
+	q := query{
+		Filter:             v.Get("filter"),
+		SortBy:             v.Get("sortBy"),
+		SortOrder:          v.Get("sortOrder"),
+		Attributes:         schema.ParseAttributeList(v.Get("attributes")),
+		ExcludedAttributes: schema.ParseAttributeList(v.Get("excludedAttributes")),
+	}
+	for name, dst := range map[string]**int{"startIndex": &q.StartIndex, "count": &q.Count} {
+		s := v.Get(name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return q, scimerr.BadRequest(scimerr.InvalidValue, "%s must be an integer, got %q", name, s)
+		}
+		*dst = &n
+	}
+	return q, nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {
+	q, err := queryFromURL(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.answerQuery(w, r, req, []store.Collection{coll}, q)
+}
+
+// search is POST /Users/.search (RFC 7644 §3.4.3).
+func (s *Server) search(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {
+	var q query
+	if err := readJSON(w, r, s.opts.MaxBodyBytes, &q); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.answerQuery(w, r, req, []store.Collection{coll}, q)
+}
+
+// searchAll is POST /.search at the root: every resource type.
+func (s *Server) searchAll(w http.ResponseWriter, r *http.Request, req *request) {
+	var q query
+	if err := readJSON(w, r, s.opts.MaxBodyBytes, &q); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.answerQuery(w, r, req, []store.Collection{s.users, s.groups}, q)
+}
+
+type hit struct {
+	item *store.Item
+	res  *schema.Resource
+	key  any // sort key
+}
+
+func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, req *request, colls []store.Collection, q query) {
+	hits, err := s.find(r, req, colls, q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	start := 1
+	if q.StartIndex != nil && *q.StartIndex > 1 {
+		start = *q.StartIndex
+	}
+	count := s.opts.MaxResults
+	if q.Count != nil {
+		count = min(max(*q.Count, 0), s.opts.MaxResults)
+	}
+	page := hits[min(start-1, len(hits)):]
+	page = page[:min(count, len(page))]
+	resources := make([]any, 0, len(page))
+	for _, h := range page {
+		found, err := h.item.Resource()
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		resources = append(resources, h.res.Project(found.Doc, q.Attributes, q.ExcludedAttributes))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":      []any{schema.ListResponseURN},
+		"totalResults": len(hits),
+		"startIndex":   start,
+		"itemsPerPage": len(resources),
+		"Resources":    resources,
+	})
+}
+
+// find returns the matching resources in a stable order: sortBy when given, else
+// creation time then id, so that paging through a tenant sees every resource once.
+func (s *Server) find(r *http.Request, req *request, colls []store.Collection, q query) ([]hit, error) {
+	var hits []hit
+	parsed := 0
+	var firstErr error
+	for _, coll := range colls {
+		res := coll.Resource()
+		var f *filter.Filter
+		var eqs []filter.Equality
+		if strings.TrimSpace(q.Filter) != "" {
+			var err error
+			if f, err = filter.Parse(res, q.Filter); err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				continue
+			}
+			eqs = f.Equalities()
+		}
+		parsed++
+		var sortPath *schema.Path
+		if q.SortBy != "" {
+			p, err := res.ResolveString(q.SortBy)
+			if err != nil || p.Attr == nil {
+				return nil, scimerr.BadRequest(scimerr.InvalidValue, "cannot sort by %q", q.SortBy)
+			}
+			sortPath = &p
+		}
+		items, err := coll.List(r.Context(), req.tenant, eqs)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			h := hit{item: it, res: res}
+			if f != nil || sortPath != nil {
+				found, err := it.Resource()
+				if err != nil {
+					return nil, err
+				}
+				if f != nil && !f.Match(found.Doc) {
+					continue
+				}
+				if sortPath != nil {
+					h.key = sortKey(found.Doc, *sortPath)
+				}
+			}
+			hits = append(hits, h)
+		}
+	}
+	if parsed == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	descending := strings.EqualFold(q.SortOrder, "descending")
+	slices.SortStableFunc(hits, func(a, b hit) int {
+		if q.SortBy != "" {
+			if c := compareKeys(a.key, b.key); c != 0 {
+				if descending {
+					return -c
+				}
+				return c
+			}
+		}
+		if c := a.item.Created.Compare(b.item.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.item.ID, b.item.ID)
+	})
+	return hits, nil
+}
+
+// sortKey is the value a resource sorts by: for a multi-valued attribute its primary
+// (or first) value (RFC 7644 §3.4.2.3); strings of caseExact=false attributes
+// lower-cased.
+func sortKey(doc map[string]any, p schema.Path) any {
+	v := schema.Get(doc, p)
+	if arr, ok := v.([]any); ok {
+		v = nil
+		for i, el := range arr {
+			if m, ok := el.(map[string]any); ok && (i == 0 || m["primary"] == true) {
+				v = m
+			}
+		}
+	}
+	if m, ok := v.(map[string]any); ok {
+		sub := "value"
+		if p.Sub != nil {
+			sub = p.Sub.Name
+		}
+		v = m[sub]
+	}
+	leaf := p.Attr
+	if p.Sub != nil {
+		leaf = p.Sub
+	}
+	if s, ok := v.(string); ok && !leaf.CaseExact {
+		return strings.ToLower(s)
+	}
+	return v
+}
+
+// compareKeys orders values of one attribute; absent values sort last.
+func compareKeys(a, b any) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
+	case bool:
+		if y, ok := b.(bool); ok && x != y {
+			if !x {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(toString(a), toString(b))
+}
+
+func toString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if n, ok := v.(interface{ String() string }); ok {
+		return n.String()
+	}
+	return ""
+}

@@ -1,0 +1,53 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
+
+// toMap renders a spec struct as a JSON object, numbers kept as json.Number.
+func toMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMap(b)
+}
+
+func decodeMap(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// fromMap fills a spec struct from a canonical document; attributes the struct has
+// no field for were already dropped by schema normalization.
+func fromMap(m map[string]any, into any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
+}
+
+// splitExtensions separates the extension objects (keys that are URNs) from the
+// core attributes of a document.
+func splitExtensions(doc map[string]any) (core map[string]any, extensions map[string]any) {
+	core = make(map[string]any, len(doc))
+	extensions = map[string]any{}
+	for k, v := range doc {
+		switch {
+		case k == "id" || k == "schemas" || k == "meta":
+		case strings.HasPrefix(strings.ToLower(k), "urn:"):
+			extensions[k] = v
+		default:
+			core[k] = v
+		}
+	}
+	return core, extensions
+}

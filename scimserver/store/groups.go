@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+)
+
+// Groups is the collection of ScimGroups.
+func (s *Store) Groups() Collection {
+	return &collection[*identityv1alpha1.ScimGroup]{store: s, codec: groupCodec{}}
+}
+
+type groupCodec struct{}
+
+func (groupCodec) resource() *schema.Resource                    { return schema.Group }
+func (groupCodec) newObject() *identityv1alpha1.ScimGroup        { return &identityv1alpha1.ScimGroup{} }
+func (groupCodec) tenantOf(g *identityv1alpha1.ScimGroup) string { return g.Spec.TenantRef.Name }
+func (groupCodec) setTenant(g *identityv1alpha1.ScimGroup, tenant string) {
+	g.Spec.TenantRef.Name = tenant
+}
+func (groupCodec) uniqueValue(g *identityv1alpha1.ScimGroup) string { return g.Spec.DisplayName }
+func (groupCodec) uniqueField() string                              { return index.GroupDisplayName }
+func (groupCodec) uniqueKey(tenant, v string) string                { return index.DisplayNameKey(tenant, v) }
+func (groupCodec) specEqual(a, b *identityv1alpha1.ScimGroup) bool {
+	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
+}
+
+func (groupCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, bool) {
+	switch eq.Attribute {
+	case "displayName":
+		return index.GroupDisplayName, index.DisplayNameKey(t.Name, eq.Value), true
+	case "externalId":
+		return index.GroupExternalID, index.TenantKey(t.Name, eq.Value), true
+	case "members.value":
+		return index.GroupMember, index.TenantKey(t.Name, eq.Value), true
+	}
+	return "", "", false
+}
+
+func (groupCodec) list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]*identityv1alpha1.ScimGroup, error) {
+	var l identityv1alpha1.ScimGroupList
+	if err := r.List(ctx, &l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]*identityv1alpha1.ScimGroup, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out, nil
+}
+
+func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGroup) (map[string]any, error) {
+	doc := map[string]any{"displayName": g.Spec.DisplayName}
+	if g.Spec.ExternalID != "" {
+		doc["externalId"] = g.Spec.ExternalID
+	}
+	if len(g.Spec.Members) > 0 {
+		members := make([]any, 0, len(g.Spec.Members))
+		for _, m := range g.Spec.Members {
+			typ := string(m.Type)
+			if typ == "" {
+				typ = string(identityv1alpha1.MemberUser)
+			}
+			el := map[string]any{"value": m.Value, "type": typ, "$ref": t.BaseURL + "/" + typ + "s/" + m.Value}
+			if m.Display != "" {
+				el["display"] = m.Display
+			}
+			members = append(members, el)
+		}
+		doc["members"] = members
+	}
+	return doc, nil
+}
+
+func (groupCodec) apply(doc map[string]any, g *identityv1alpha1.ScimGroup) error {
+	spec := identityv1alpha1.ScimGroupSpec{TenantRef: g.Spec.TenantRef, Role: g.Spec.Role}
+	spec.DisplayName, _ = doc["displayName"].(string)
+	spec.ExternalID, _ = doc["externalId"].(string)
+	members, _ := doc["members"].([]any)
+	for _, el := range members {
+		m, _ := el.(map[string]any)
+		value, _ := m["value"].(string)
+		if value == "" {
+			return scimerr.BadRequest(scimerr.InvalidValue, "a member needs a value (the member's id)")
+		}
+		member := identityv1alpha1.GroupMember{Value: value}
+		member.Display, _ = m["display"].(string)
+		if typ, _ := m["type"].(string); typ != "" {
+			switch {
+			case strings.EqualFold(typ, string(identityv1alpha1.MemberUser)):
+				member.Type = identityv1alpha1.MemberUser
+			case strings.EqualFold(typ, string(identityv1alpha1.MemberGroup)):
+				member.Type = identityv1alpha1.MemberGroup
+			default:
+				return scimerr.BadRequest(scimerr.InvalidValue, "member type %q is neither User nor Group", typ)
+			}
+		}
+		spec.Members = append(spec.Members, member)
+	}
+	g.Spec = spec
+	return nil
+}

@@ -1,0 +1,467 @@
+// Package store keeps SCIM resources as ScimUser and ScimGroup objects: reads from
+// the informer cache through field indexes, writes to the API server with optimistic
+// concurrency. Uniqueness (userName, group displayName) holds across replicas because
+// a resource's object name derives from its unique value: two racing creates of one
+// userName create one object, and the API server refuses the other.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+)
+
+// AnnotationLastModified records when the identity provider last changed a resource
+// (meta.lastModified); the API server keeps no such time.
+const AnnotationLastModified = "identity.scim-operator.io/last-modified"
+
+// maxUpdateAttempts bounds the retries of a write that lost a race: each retry reads
+// the object fresh from the API server, so only a conflict storm exhausts it.
+const maxUpdateAttempts = 25
+
+// idNamespace seeds the name-based UUIDs that resource ids are.
+var idNamespace = uuid.MustParse("6f1c7e0e-5a43-4d8e-9a8e-3f7c2b1d9e55")
+
+// Tenant is where a request's resources live.
+type Tenant struct {
+	Namespace string
+	Name      string
+	// BaseURL is the tenant URL, for meta.location and $ref.
+	BaseURL string
+}
+
+// Resource is a stored resource rendered as a SCIM document.
+type Resource struct {
+	Doc     map[string]any
+	ID      string
+	Version string
+	Object  client.Object
+}
+
+// Store reads through the cache and writes to the API server.
+type Store struct {
+	// Client reads from the informer cache and writes to the API server.
+	Client client.Client
+	// APIReader reads from the API server: after a lost race, and for an object the
+	// cache has not seen yet (a client reading what it just created).
+	APIReader client.Reader
+}
+
+// Collection is the set of one resource type, Users or Groups.
+type Collection interface {
+	Resource() *schema.Resource
+	Get(ctx context.Context, t Tenant, id string) (*Resource, error)
+	List(ctx context.Context, t Tenant, eqs []filter.Equality) ([]*Item, error)
+	Create(ctx context.Context, t Tenant, doc map[string]any) (*Resource, error)
+	Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Resource, bool, error)
+	Delete(ctx context.Context, t Tenant, id, ifMatch string) (*Resource, error)
+}
+
+// codec is what differs between Users and Groups.
+type codec[T client.Object] interface {
+	resource() *schema.Resource
+	newObject() T
+	tenantOf(T) string
+	setTenant(obj T, tenant string)
+	// render returns the SCIM document without id, schemas and meta.
+	render(ctx context.Context, t Tenant, obj T) (map[string]any, error)
+	// apply writes a document into obj's spec, keeping what only administrators set.
+	apply(doc map[string]any, obj T) error
+	specEqual(a, b T) bool
+	uniqueValue(T) string
+	uniqueField() string
+	uniqueKey(tenant, value string) string
+	list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]T, error)
+	// equalityIndex maps a filter equality to an index, when there is one.
+	equalityIndex(t Tenant, eq filter.Equality) (field, key string, ok bool)
+}
+
+type collection[T client.Object] struct {
+	store *Store
+	codec codec[T]
+}
+
+func (c *collection[T]) Resource() *schema.Resource { return c.codec.resource() }
+
+// id is the SCIM id and object name of the n-th candidate for a unique value. It is
+// deterministic so that replicas racing to create the same user pick the same name.
+func (c *collection[T]) id(t Tenant, unique string, n int) string {
+	seed := fmt.Sprintf("%s/%s/%s/%s/%d", t.Namespace, t.Name, c.codec.resource().Name, strings.ToLower(unique), n)
+	return uuid.NewSHA1(idNamespace, []byte(seed)).String()
+}
+
+func (c *collection[T]) Get(ctx context.Context, t Tenant, id string) (*Resource, error) {
+	obj, err := c.get(ctx, t, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.rendered(ctx, t, obj)
+}
+
+// get reads one resource of the tenant; fresh reads the API server instead of the cache.
+func (c *collection[T]) get(ctx context.Context, t Tenant, id string, fresh bool) (T, error) {
+	var zero T
+	if errs := validName(id); errs {
+		return zero, notFound(c.codec.resource().Name, id)
+	}
+	obj := c.codec.newObject()
+	key := client.ObjectKey{Namespace: t.Namespace, Name: id}
+	var err error
+	if fresh {
+		err = c.store.APIReader.Get(ctx, key, obj)
+	} else if err = c.store.Client.Get(ctx, key, obj); apierrors.IsNotFound(err) {
+		err = c.store.APIReader.Get(ctx, key, obj)
+	}
+	if apierrors.IsNotFound(err) || err == nil && !c.visible(t, obj) {
+		return zero, notFound(c.codec.resource().Name, id)
+	}
+	if err != nil {
+		return zero, unavailable(err)
+	}
+	return obj, nil
+}
+
+// visible: a resource of another tenant, or one being deleted, does not exist for
+// this tenant's client.
+func (c *collection[T]) visible(t Tenant, obj T) bool {
+	return c.codec.tenantOf(obj) == t.Name && obj.GetDeletionTimestamp() == nil
+}
+
+func (c *collection[T]) List(ctx context.Context, t Tenant, eqs []filter.Equality) ([]*Item, error) {
+	objs, err := c.candidates(ctx, t, eqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Item, 0, len(objs))
+	for _, obj := range objs {
+		if !c.visible(t, obj) {
+			continue
+		}
+		out = append(out, &Item{ID: obj.GetName(), Created: obj.GetCreationTimestamp().Time,
+			render: func() (*Resource, error) { return c.rendered(ctx, t, obj) }})
+	}
+	return out, nil
+}
+
+// Item is a listed resource, rendered only when asked: a page of an unfiltered list
+// renders its page, not the tenant.
+type Item struct {
+	ID      string
+	Created time.Time
+	render  func() (*Resource, error)
+	cached  *Resource
+}
+
+// Resource renders the item (once).
+func (i *Item) Resource() (*Resource, error) {
+	if i.cached == nil {
+		r, err := i.render()
+		if err != nil {
+			return nil, err
+		}
+		i.cached = r
+	}
+	return i.cached, nil
+}
+
+// candidates narrows a query to the objects an index says may match; the filter
+// itself is evaluated by the caller. Without a usable equality it lists the tenant.
+func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.Equality) ([]T, error) {
+	for _, eq := range eqs {
+		if strings.EqualFold(eq.Attribute, "id") {
+			obj, err := c.get(ctx, t, eq.Value, false)
+			if se, ok := scimerr.As(err); ok && se.Status == http.StatusNotFound {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return []T{obj}, nil
+		}
+		if field, key, ok := c.codec.equalityIndex(t, eq); ok {
+			objs, err := c.codec.list(ctx, c.store.Client, t, field, key)
+			return objs, unavailableOrNil(err)
+		}
+	}
+	objs, err := c.codec.list(ctx, c.store.Client, t, "spec.tenantRef.name", t.Name)
+	return objs, unavailableOrNil(err)
+}
+
+func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resource, error) {
+	doc, err := c.codec.render(ctx, t, obj)
+	if err != nil {
+		return nil, err
+	}
+	res := c.codec.resource()
+	doc["id"] = obj.GetName()
+	doc["schemas"] = schemasOf(res, doc)
+	version := Version(obj)
+	created := obj.GetCreationTimestamp().UTC()
+	lastModified := created
+	if s, ok := obj.GetAnnotations()[AnnotationLastModified]; ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			lastModified = t
+		}
+	}
+	doc["meta"] = map[string]any{
+		"resourceType": res.Name,
+		"created":      created.Format(time.RFC3339),
+		"lastModified": lastModified.Format(time.RFC3339Nano),
+		"location":     t.BaseURL + res.Endpoint + "/" + obj.GetName(),
+		"version":      version,
+	}
+	return &Resource{Doc: doc, ID: obj.GetName(), Version: version, Object: obj}, nil
+}
+
+// Version is the ETag of an object: its resourceVersion, weak because the rendering
+// of one version may vary (groups of a user).
+func Version(obj client.Object) string { return `W/"` + obj.GetResourceVersion() + `"` }
+
+func schemasOf(res *schema.Resource, doc map[string]any) []any {
+	out := []any{res.Core.ID}
+	for k := range doc {
+		if strings.HasPrefix(strings.ToLower(k), "urn:") {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out[1:], func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
+	return out
+}
+
+func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any) (*Resource, error) {
+	obj := c.codec.newObject()
+	obj.SetNamespace(t.Namespace)
+	if err := c.codec.apply(doc, obj); err != nil {
+		return nil, err
+	}
+	c.codec.setTenant(obj, t.Name)
+	unique := c.codec.uniqueValue(obj)
+	if err := c.checkUnique(ctx, t, unique, ""); err != nil {
+		return nil, err
+	}
+	stampModified(obj)
+	for n := range 16 {
+		obj.SetName(c.id(t, unique, n))
+		obj.SetResourceVersion("")
+		err := c.store.Client.Create(ctx, obj)
+		if err == nil {
+			return c.rendered(ctx, t, obj)
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, writeError(err)
+		}
+		// The name is taken: by this very value (a racing create, an identity
+		// provider's retry), or by a resource since renamed or being deleted, in which
+		// case the next candidate name is tried.
+		existing := c.codec.newObject()
+		if err := c.store.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil && !apierrors.IsNotFound(err) {
+			return nil, unavailable(err)
+		} else if err == nil && c.visible(t, existing) && strings.EqualFold(c.codec.uniqueValue(existing), unique) {
+			return nil, c.conflict(unique)
+		}
+	}
+	return nil, c.conflict(unique)
+}
+
+// checkUnique refuses a value another resource of the tenant holds, case-insensitively.
+func (c *collection[T]) checkUnique(ctx context.Context, t Tenant, value, selfID string) error {
+	objs, err := c.codec.list(ctx, c.store.Client, t, c.codec.uniqueField(), c.codec.uniqueKey(t.Name, value))
+	if err != nil {
+		return unavailable(err)
+	}
+	for _, o := range objs {
+		if o.GetName() != selfID && c.visible(t, o) {
+			return c.conflict(value)
+		}
+	}
+	return nil
+}
+
+func (c *collection[T]) conflict(value string) error {
+	res := c.codec.resource()
+	attr := "userName"
+	if res == schema.Group {
+		attr = "displayName"
+	}
+	return &scimerr.Error{Status: http.StatusConflict, ScimType: scimerr.Uniqueness,
+		Detail: fmt.Sprintf("a %s with %s %q already exists", strings.ToLower(res.Name), attr, value)}
+}
+
+// Update changes a resource through change, retrying from a fresh read when another
+// writer got there first, so that concurrent PATCHes of one group all land. changed
+// is false when the change left the resource as it was (nothing is written).
+func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Resource, bool, error) {
+	fresh := false
+	for attempt := range maxUpdateAttempts {
+		obj, err := c.get(ctx, t, id, fresh)
+		if err != nil {
+			return nil, false, err
+		}
+		if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
+			return nil, false, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
+		}
+		current, err := c.rendered(ctx, t, obj)
+		if err != nil {
+			return nil, false, err
+		}
+		doc, err := change(current.Doc)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := c.codec.resource().CheckRequired(doc); err != nil {
+			return nil, false, err
+		}
+		updated := obj.DeepCopyObject().(T)
+		if err := c.codec.apply(doc, updated); err != nil {
+			return nil, false, err
+		}
+		if c.codec.specEqual(obj, updated) {
+			r, err := c.rendered(ctx, t, obj)
+			return r, false, err
+		}
+		if newValue := c.codec.uniqueValue(updated); !strings.EqualFold(newValue, c.codec.uniqueValue(obj)) {
+			if err := c.checkUnique(ctx, t, newValue, id); err != nil {
+				return nil, false, err
+			}
+		}
+		stampModified(updated)
+		err = c.store.Client.Update(ctx, updated)
+		if err == nil {
+			r, err := c.rendered(ctx, t, updated)
+			return r, true, err
+		}
+		if !apierrors.IsConflict(err) {
+			return nil, false, writeError(err)
+		}
+		fresh = true
+		backoff(ctx, attempt)
+	}
+	return nil, false, scimerr.New(http.StatusServiceUnavailable, "too many concurrent changes to %s; retry", id)
+}
+
+// Delete removes a resource; it returns what was deleted, for the caller's event.
+func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string) (*Resource, error) {
+	obj, err := c.get(ctx, t, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
+		return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
+	}
+	pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
+	if ifMatch != "" {
+		pre.ResourceVersion = ptr(obj.GetResourceVersion())
+	}
+	err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, notFound(c.codec.resource().Name, id)
+	case apierrors.IsConflict(err):
+		return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed")
+	case err != nil:
+		return nil, writeError(err)
+	}
+	return &Resource{ID: id, Object: obj}, nil
+}
+
+// ETagMatches compares an If-Match or If-None-Match header with a version; "*"
+// matches any, and weak and strong forms compare equal (RFC 7232 weak comparison).
+func ETagMatches(header, version string) bool {
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == strings.TrimPrefix(version, "W/") {
+			return true
+		}
+	}
+	return false
+}
+
+func stampModified(obj client.Object) {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[AnnotationLastModified] = time.Now().UTC().Format(time.RFC3339Nano)
+	obj.SetAnnotations(ann)
+}
+
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func notFound(kind, id string) error {
+	return scimerr.New(http.StatusNotFound, "%s %q not found", kind, id)
+}
+
+// unavailable reports an API server failure as 503: the identity provider retries
+// later instead of counting a permanent error.
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if se, ok := scimerr.As(err); ok {
+		return se
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &scimerr.Error{Status: http.StatusServiceUnavailable, Detail: "the request timed out; retry"}
+	}
+	return &scimerr.Error{Status: http.StatusServiceUnavailable, Detail: "storage unavailable; retry: " + err.Error()}
+}
+
+func unavailableOrNil(err error) error { return unavailable(err) }
+
+// writeError maps an API server refusal to a SCIM error: a schema violation (a value
+// too long, too many elements) is the client's invalidValue.
+func writeError(err error) error {
+	switch {
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		return scimerr.BadRequest(scimerr.InvalidValue, "%s", invalidDetail(err))
+	case apierrors.IsRequestEntityTooLargeError(err):
+		return scimerr.New(http.StatusRequestEntityTooLarge, "the resource is too large to store")
+	}
+	return unavailable(err)
+}
+
+func invalidDetail(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Details != nil && len(status.Status().Details.Causes) > 0 {
+		parts := make([]string, 0, len(status.Status().Details.Causes))
+		for _, c := range status.Status().Details.Causes {
+			parts = append(parts, strings.TrimPrefix(c.Field, "spec.")+": "+c.Message)
+		}
+		return strings.Join(parts, "; ")
+	}
+	return err.Error()
+}
+
+func validName(id string) (invalid bool) {
+	if id == "" || len(id) > 253 {
+		return true
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/schema"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+)
+
+// Users is the collection of ScimUsers.
+func (s *Store) Users() Collection {
+	return &collection[*identityv1alpha1.ScimUser]{store: s, codec: userCodec{store: s}}
+}
+
+type userCodec struct{ store *Store }
+
+func (userCodec) resource() *schema.Resource                   { return schema.User }
+func (userCodec) newObject() *identityv1alpha1.ScimUser        { return &identityv1alpha1.ScimUser{} }
+func (userCodec) tenantOf(u *identityv1alpha1.ScimUser) string { return u.Spec.TenantRef.Name }
+func (userCodec) setTenant(u *identityv1alpha1.ScimUser, tenant string) {
+	u.Spec.TenantRef.Name = tenant
+}
+func (userCodec) uniqueValue(u *identityv1alpha1.ScimUser) string { return u.Spec.UserName }
+func (userCodec) uniqueField() string                             { return index.UserName }
+func (userCodec) uniqueKey(tenant, v string) string               { return index.UserNameKey(tenant, v) }
+func (userCodec) specEqual(a, b *identityv1alpha1.ScimUser) bool {
+	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
+}
+
+func (userCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, bool) {
+	switch eq.Attribute {
+	case "userName":
+		return index.UserName, index.UserNameKey(t.Name, eq.Value), true
+	case "externalId":
+		return index.UserExternalID, index.TenantKey(t.Name, eq.Value), true
+	}
+	return "", "", false
+}
+
+func (userCodec) list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]*identityv1alpha1.ScimUser, error) {
+	var l identityv1alpha1.ScimUserList
+	if err := r.List(ctx, &l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]*identityv1alpha1.ScimUser, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out, nil
+}
+
+func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser) (map[string]any, error) {
+	spec := u.Spec
+	spec.TenantRef, spec.Role, spec.StorageQuota, spec.Enterprise, spec.Extensions = identityv1alpha1.TenantReference{}, nil, nil, nil, nil
+	doc, err := toMap(spec)
+	if err != nil {
+		return nil, err
+	}
+	delete(doc, "tenantRef")
+	if u.Spec.Enterprise != nil {
+		ent, err := toMap(u.Spec.Enterprise)
+		if err != nil {
+			return nil, err
+		}
+		if len(ent) > 0 {
+			doc[schema.EnterpriseUserURN] = ent
+		}
+	}
+	for urn, raw := range u.Spec.Extensions {
+		ext, err := decodeMap(raw.Raw)
+		if err != nil {
+			continue // not an object: not ours to render
+		}
+		doc[urn] = ext
+	}
+	groups, err := c.groupsOf(ctx, t, u.Name)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if len(groups) > 0 {
+		doc["groups"] = groups
+	}
+	return doc, nil
+}
+
+// groupsOf computes a user's groups from group membership (the member index), so it
+// is current the moment a group PATCH lands.
+func (c userCodec) groupsOf(ctx context.Context, t Tenant, userID string) ([]any, error) {
+	var l identityv1alpha1.ScimGroupList
+	if err := c.store.Client.List(ctx, &l, client.InNamespace(t.Namespace),
+		client.MatchingFields{index.GroupMember: index.TenantKey(t.Name, userID)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(l.Items))
+	for i := range l.Items {
+		g := &l.Items[i]
+		if g.Spec.TenantRef.Name != t.Name || g.DeletionTimestamp != nil {
+			continue
+		}
+		out = append(out, map[string]any{"value": g.Name, "display": g.Spec.DisplayName,
+			"$ref": t.BaseURL + "/Groups/" + g.Name, "type": "direct"})
+	}
+	slices.SortFunc(out, func(a, b any) int {
+		return strings.Compare(a.(map[string]any)["value"].(string), b.(map[string]any)["value"].(string))
+	})
+	return out, nil
+}
+
+func (userCodec) apply(doc map[string]any, u *identityv1alpha1.ScimUser) error {
+	core, exts := splitExtensions(doc)
+	delete(core, "groups")
+	var spec identityv1alpha1.ScimUserSpec
+	if err := fromMap(core, &spec); err != nil {
+		return scimerr.BadRequest(scimerr.InvalidValue, "%v", err)
+	}
+	for urn, v := range exts {
+		if urn == schema.EnterpriseUserURN {
+			m, _ := v.(map[string]any)
+			if len(m) == 0 {
+				continue
+			}
+			spec.Enterprise = &identityv1alpha1.EnterpriseUser{}
+			if err := fromMap(m, spec.Enterprise); err != nil {
+				return scimerr.BadRequest(scimerr.InvalidValue, "%v", err)
+			}
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return scimerr.BadRequest(scimerr.InvalidValue, "%v", err)
+		}
+		if spec.Extensions == nil {
+			spec.Extensions = map[string]apiextensionsv1.JSON{}
+		}
+		spec.Extensions[urn] = apiextensionsv1.JSON{Raw: raw}
+	}
+	// What only an administrator sets survives every SCIM write.
+	spec.TenantRef, spec.Role, spec.StorageQuota = u.Spec.TenantRef, u.Spec.Role, u.Spec.StorageQuota
+	u.Spec = spec
+	return nil
+}

@@ -1,0 +1,151 @@
+package scimserver
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"golang.org/x/time/rate"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/token"
+	"github.com/scim-operator/scim-operator/scimserver/scimerr"
+	"github.com/scim-operator/scim-operator/scimserver/store"
+)
+
+// request is one authenticated request to a tenant.
+type request struct {
+	tenant store.Tenant
+	// segments of the path under the tenant URL, e.g. ["Users", "ID"].
+	segments []string
+}
+
+// serveTenant resolves the tenant, enforces its rate limit and token, and dispatches.
+func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	ns, name := r.PathValue("namespace"), r.PathValue("tenant")
+	setLabel(r, "tenant", ns+"/"+name)
+
+	tenant, err := s.tenant(ctx, ns, name)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !s.limiter(ns + "/" + name).Allow() {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/s.opts.RequestsPerSecond))+1))
+		writeError(w, r, scimerr.New(http.StatusTooManyRequests, "too many requests for this tenant; retry later"))
+		return
+	}
+	if err := s.authenticate(ctx, r, tenant); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if tenant.IsPaused() {
+		// Entra ID quarantines an app after repeated errors; 503 with Retry-After
+		// reads as maintenance.
+		w.Header().Set("Retry-After", "300")
+		writeError(w, r, scimerr.New(http.StatusServiceUnavailable, "the tenant is paused for maintenance"))
+		return
+	}
+	s.activity.touch(client.ObjectKeyFromObject(tenant))
+	baseURL, err := tenant.URL(s.externalBase(r))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	req := &request{
+		tenant:   store.Tenant{Namespace: ns, Name: name, BaseURL: baseURL},
+		segments: splitPath(r.PathValue("rest")),
+	}
+	s.dispatch(w, r, req)
+}
+
+func (s *Server) tenant(ctx context.Context, ns, name string) (*identityv1alpha1.ScimTenant, error) {
+	var t identityv1alpha1.ScimTenant
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t)
+	// An unknown and a disabled tenant look alike to everyone, so that probing
+	// reveals nothing.
+	if apierrors.IsNotFound(err) || err == nil && (!t.IsEnabled() || t.DeletionTimestamp != nil) {
+		return nil, errNotFound("no SCIM tenant %s/%s", ns, name)
+	}
+	if err != nil {
+		return nil, scimerr.New(http.StatusServiceUnavailable, "reading the tenant failed; retry")
+	}
+	return &t, nil
+}
+
+// authenticate checks the bearer token against every token Secret labelled for the
+// tenant. A token opens only the tenant whose Secrets hold it.
+func (s *Server) authenticate(ctx context.Context, r *http.Request, t *identityv1alpha1.ScimTenant) error {
+	presented, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return scimerr.New(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
+	}
+	var secrets corev1.SecretList
+	if err := s.client.List(ctx, &secrets, client.InNamespace(t.Namespace),
+		client.MatchingLabels{identityv1alpha1.LabelTenant: t.Name}); err != nil {
+		return scimerr.New(http.StatusServiceUnavailable, "reading the tenant's tokens failed; retry")
+	}
+	creds := make([]token.Credential, 0, len(secrets.Items))
+	for i := range secrets.Items {
+		if c, err := token.FromSecret(&secrets.Items[i]); err == nil {
+			creds = append(creds, c)
+		}
+	}
+	cred, ok := token.Match(creds, presented, time.Now())
+	if !ok {
+		return scimerr.New(http.StatusUnauthorized, "the bearer token is not valid for this tenant")
+	}
+	// Audit by the Secret's name, never the token.
+	setLabel(r, "credential", cred.SecretName)
+	return nil
+}
+
+func bearer(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+func (s *Server) limiter(key string) *rate.Limiter {
+	if l, ok := s.limiters.Load(key); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(rate.Limit(s.opts.RequestsPerSecond), s.opts.Burst))
+	return l.(*rate.Limiter)
+}
+
+// externalBase is the configured external URL, or else the URL this request came in on.
+func (s *Server) externalBase(r *http.Request) string {
+	if s.opts.ExternalURL != "" {
+		return s.opts.ExternalURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// splitPath splits the path under the tenant URL, tolerating the trailing and doubled
+// slashes clients send (Microsoft's tests query /Users/?filter=…).
+func splitPath(p string) []string {
+	var out []string
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg != "" {
+			out = append(out, seg)
+		}
+	}
+	return out
+}
