@@ -54,15 +54,7 @@ func validUser(namespace, tenant, name string) *identityv1alpha1.ScimUser {
 }
 
 func validTenant(namespace, name string) *identityv1alpha1.ScimTenant {
-	return &identityv1alpha1.ScimTenant{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: identityv1alpha1.ScimTenantSpec{
-			TokenSecretRef: identityv1alpha1.SecretReference{Name: name + "-token"},
-			Workspace:      namespace,
-			DefaultRole:    "viewer",
-			Roles:          []identityv1alpha1.RoleMapping{{Name: "viewer", ClusterRole: "view"}},
-		},
-	}
+	return testenv.Tenant(namespace, name)
 }
 
 func webhookApp(name string) *identityv1alpha1.DownstreamApp {
@@ -145,8 +137,10 @@ func TestTenantRefIsImmutable(t *testing.T) {
 	ctx := context.Background()
 	u := validUser("default", "schema", "immutable-tenant")
 	g.Expect(k8sClient.Create(ctx, u)).To(Succeed())
+	// A patch, not an update: the reconciler may have written status meanwhile.
+	before := u.DeepCopy()
 	u.Spec.TenantRef.Name = "other"
-	err := k8sClient.Update(ctx, u)
+	err := k8sClient.Patch(ctx, u, client.MergeFrom(before))
 	g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
 	g.Expect(err.Error()).To(ContainSubstring("tenantRef is immutable"))
 }

@@ -115,4 +115,3 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		}
 	})
 }
-

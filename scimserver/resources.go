@@ -166,4 +166,3 @@ func location(res *store.Resource) string {
 	loc, _ := meta["location"].(string)
 	return loc
 }
-

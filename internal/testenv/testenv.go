@@ -3,14 +3,24 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
 // RepoRoot is the folder of the project's go.mod.
@@ -43,4 +53,47 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 		return nil, nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	return env, cfg, nil
+}
+
+// Manager is what StartManager needs of a controller-runtime manager.
+type Manager interface {
+	Start(ctx context.Context) error
+	GetCache() cache.Cache
+}
+
+// StartManager starts mgr and waits for its caches. stop cancels it and returns
+// what Start returned.
+func StartManager(mgr Manager) (stop func() error, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	syncCtx, syncCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer syncCancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		cancel()
+		<-done
+		return nil, errors.New("caches did not sync")
+	}
+	return func() error { cancel(); return <-done }, nil
+}
+
+// Tenant is a valid ScimTenant whose workspace is its own namespace and whose token
+// Secret is NAME-token.
+func Tenant(namespace, name string) *identityv1alpha1.ScimTenant {
+	return &identityv1alpha1.ScimTenant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: identityv1alpha1.ScimTenantSpec{
+			TokenSecretRef: identityv1alpha1.SecretReference{Name: name + "-token"},
+			Workspace:      namespace,
+			DefaultRole:    "viewer",
+			Roles:          []identityv1alpha1.RoleMapping{{Name: "viewer", ClusterRole: "view"}},
+		},
+	}
+}
+
+// StartQuiet is Start with controller-runtime logging errors only, as the suites
+// want it: envtest and the reconcilers are chatty.
+func StartQuiet() (*envtest.Environment, *rest.Config, error) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapcore.ErrorLevel)))
+	return Start()
 }

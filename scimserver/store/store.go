@@ -227,9 +227,13 @@ func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resourc
 	return &Resource{Doc: doc, ID: obj.GetName(), Version: version, Object: obj}, nil
 }
 
-// Version is the ETag of an object: its resourceVersion, weak because the rendering
-// of one version may vary (groups of a user).
-func Version(obj client.Object) string { return `W/"` + obj.GetResourceVersion() + `"` }
+// Version is the ETag of a resource. It follows metadata.generation, which changes
+// with the spec (what SCIM clients write) and not with the status the reconcilers
+// write, qualified by the object's UID so that a deleted and re-created resource of
+// the same id never matches. It is weak: a user's groups come from other objects.
+func Version(obj client.Object) string {
+	return fmt.Sprintf(`W/"%d-%s"`, obj.GetGeneration(), string(obj.GetUID())[:min(8, len(obj.GetUID()))])
+}
 
 func schemasOf(res *schema.Resource, doc map[string]any) []any {
 	out := []any{res.Core.ID}
@@ -354,28 +358,35 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 }
 
 // Delete removes a resource; it returns what was deleted, for the caller's event.
+// With If-Match, the delete is conditional on the version the client saw; a
+// concurrent status write retries rather than failing the precondition.
 func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string) (*Resource, error) {
-	obj, err := c.get(ctx, t, id, false)
-	if err != nil {
-		return nil, err
+	fresh := false
+	for attempt := range maxUpdateAttempts {
+		obj, err := c.get(ctx, t, id, fresh)
+		if err != nil {
+			return nil, err
+		}
+		if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
+			return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
+		}
+		pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
+		if ifMatch != "" {
+			pre.ResourceVersion = ptr(obj.GetResourceVersion())
+		}
+		err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
+		switch {
+		case err == nil:
+			return &Resource{ID: id, Object: obj}, nil
+		case apierrors.IsNotFound(err):
+			return nil, notFound(c.codec.resource().Name, id)
+		case !apierrors.IsConflict(err):
+			return nil, writeError(err)
+		}
+		fresh = true
+		backoff(ctx, attempt)
 	}
-	if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
-		return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
-	}
-	pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
-	if ifMatch != "" {
-		pre.ResourceVersion = ptr(obj.GetResourceVersion())
-	}
-	err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, notFound(c.codec.resource().Name, id)
-	case apierrors.IsConflict(err):
-		return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed")
-	case err != nil:
-		return nil, writeError(err)
-	}
-	return &Resource{ID: id, Object: obj}, nil
+	return nil, scimerr.New(http.StatusServiceUnavailable, "too many concurrent changes to %s; retry", id)
 }
 
 // ETagMatches compares an If-Match or If-None-Match header with a version; "*"
