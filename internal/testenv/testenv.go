@@ -97,3 +97,17 @@ func StartQuiet() (*envtest.Environment, *rest.Config, error) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapcore.ErrorLevel)))
 	return Start()
 }
+
+// SharedDir is the folder of third-party conformance data (peer test suites) that
+// sits beside the repository in CI: $SCIM_OPERATOR_SHARED, else ../shared. It is
+// empty when there is none, as in a user's clone; tests that need it skip.
+func SharedDir() string {
+	dir := os.Getenv("SCIM_OPERATOR_SHARED")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(), "..", "shared")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "peers")); err != nil {
+		return ""
+	}
+	return dir
+}

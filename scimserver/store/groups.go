@@ -63,7 +63,9 @@ func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGr
 	if g.Spec.ExternalID != "" {
 		doc["externalId"] = g.Spec.ExternalID
 	}
-	if len(g.Spec.Members) > 0 {
+	// members is always there, empty for an empty group, as Entra ID's documented
+	// responses show it.
+	{
 		members := make([]any, 0, len(g.Spec.Members))
 		for _, m := range g.Spec.Members {
 			typ := string(m.Type)
