@@ -7,6 +7,12 @@ CONTROLLER_GEN ?= go tool controller-gen
 K8S_VERSION ?= 1.37.2
 GO_TEST_FLAGS ?= -race
 LOCALBIN ?= $(CURDIR)/bin
+# Third-party SCIM conformance suites live beside the repository in CI (never in it);
+# a user's clone has none and their tests skip.
+SHARED ?= $(abspath $(CURDIR)/../shared)
+# newman runs Microsoft's Postman collection; npm installs it into bin/newman from the
+# lock file in hack/newman (newman 6.2.2 and every dependency pinned).
+NEWMAN ?= $(LOCALBIN)/newman/node_modules/.bin/newman
 
 .PHONY: all
 all: build
@@ -50,8 +56,17 @@ k8s-binaries: ## Provide kube-apiserver, etcd and kubectl in bin/k8s (download, 
 	@dir=$$(K8S_VERSION=$(K8S_VERSION) hack/k8s-binaries.sh) && ln -sfn "$$dir" $(LOCALBIN)/k8s
 
 .PHONY: test
-test: vet k8s-binaries ## Run unit tests, envtest suites and SCIM conformance tests.
-	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go test $(GO_TEST_FLAGS) ./... -count=1
+test: vet k8s-binaries $(if $(wildcard $(SHARED)/peers),newman) ## Run unit tests, envtest suites and SCIM conformance tests.
+	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s SCIM_OPERATOR_SHARED=$(SHARED) \
+		$(if $(wildcard $(SHARED)/peers),SCIM_REQUIRE_PEERS=1) go test $(GO_TEST_FLAGS) ./... -count=1
+
+.PHONY: newman
+newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.
+$(NEWMAN): hack/newman/package.json hack/newman/package-lock.json
+	@mkdir -p $(LOCALBIN)/newman
+	cp hack/newman/package.json hack/newman/package-lock.json $(LOCALBIN)/newman/
+	npm ci --prefix $(LOCALBIN)/newman --no-audit --no-fund --loglevel=error
+	@touch $@
 
 ##@ Build
 

@@ -188,7 +188,7 @@ func TestUserLifecycle(t *testing.T) {
 			map[string]any{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"},
 			map[string]any{"op": "Replace", "path": "name.familyName", "value": "Updated"},
 		},
-	})
+	}, "Prefer", "return=representation")
 	if patched["name"].(map[string]any)["familyName"] != "Updated" {
 		t.Errorf("PATCH = %v", patched)
 	}
@@ -203,7 +203,7 @@ func TestUserLifecycle(t *testing.T) {
 	}
 
 	// Deactivation keeps the user visible (Entra reads it back) and records an Event.
-	c.must(200, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "Replace", "path": "active", "value": "False"}}})
+	c.must(204, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "Replace", "path": "active", "value": "False"}}})
 	if got := c.must(200, "GET", "/Users/"+id, nil); got["active"] != false {
 		t.Errorf("after disable: active = %v", got["active"])
 	}
@@ -317,7 +317,7 @@ func TestUniquenessOnRename(t *testing.T) {
 	}
 	scimError(t, body, 409, "uniqueness")
 	// Renamed away, the old name is free again, and a new user may take it.
-	c.must(200, "PATCH", "/Users/"+a["id"].(string), map[string]any{"Operations": []any{map[string]any{"op": "replace", "path": "userName", "value": "c"}}})
+	c.must(204, "PATCH", "/Users/"+a["id"].(string), map[string]any{"Operations": []any{map[string]any{"op": "replace", "path": "userName", "value": "c"}}})
 	eventually(t, 5*time.Second, func() error {
 		status, body, _ := c.do("POST", "/Users", map[string]any{"userName": "a"})
 		if status != 201 {
@@ -506,7 +506,7 @@ func TestETags(t *testing.T) {
 	if status, _, _ := c.do("GET", "/Users/"+id, nil, "If-None-Match", etag); status != 304 {
 		t.Errorf("If-None-Match current: %d", status)
 	}
-	c.must(200, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "title", "value": "x"}}}, "If-Match", etag)
+	c.must(204, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "title", "value": "x"}}}, "If-Match", etag)
 	status, body, _ := c.do("PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "title", "value": "y"}}}, "If-Match", etag)
 	if status != 412 {
 		t.Fatalf("stale If-Match: %d %v", status, body)
@@ -567,7 +567,7 @@ func TestBulk(t *testing.T) {
 	for _, o := range ops {
 		statuses = append(statuses, o.(map[string]any)["status"].(string))
 	}
-	if strings.Join(statuses, ",") != "201,201,200,409,409" {
+	if strings.Join(statuses, ",") != "201,201,204,409,409" {
 		t.Fatalf("statuses = %v (failOnErrors 2 stops after the second failure)", statuses)
 	}
 	uid := strings.TrimPrefix(ops[0].(map[string]any)["location"].(string), c.base+"/Users/")

@@ -85,6 +85,11 @@ func TestEntraSequence(t *testing.T) {
 			if !contains(want, status) {
 				t.Fatalf("status %d, want one of %v: %v", status, want, got)
 			}
+			if status == 204 && step.Method == "PATCH" {
+				// 204 is an answer the sequence accepts; the documented body is then
+				// what the resource reads back as.
+				_, got, _ = c.do("GET", path, nil)
+			}
 			if len(step.ExpectBodySubset) > 0 && string(step.ExpectBodySubset) != "null" {
 				var subset any
 				if err := json.Unmarshal([]byte(expand(string(step.ExpectBodySubset), vars)), &subset); err != nil {

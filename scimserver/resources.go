@@ -2,6 +2,7 @@ package scimserver
 
 import (
 	"net/http"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -85,12 +86,14 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, req *request, col
 		return
 	}
 	res := coll.Resource()
-	// Group PATCH answers 204 (what Entra ID documents; rendering thousands of members
-	// back is waste), User PATCH 200 with the user. A client that names attributes
-	// gets them either way.
-	status := http.StatusOK
-	if res == schema.Group && r.URL.Query().Get("attributes") == "" && r.URL.Query().Get("excludedAttributes") == "" {
-		status = http.StatusNoContent
+	// PATCH answers 204 (RFC 7644 §3.5.2 allows it; Entra ID documents it for groups
+	// and Microsoft's tests expect it for users; rendering thousands of members back
+	// is waste). A client that names attributes, or prefers a representation (RFC
+	// 7240), gets the resource with 200.
+	status := http.StatusNoContent
+	q := r.URL.Query()
+	if q.Get("attributes") != "" || q.Get("excludedAttributes") != "" || strings.Contains(r.Header.Get("Prefer"), "return=representation") {
+		status = http.StatusOK
 	}
 	s.update(w, r, req, coll, id, func(doc map[string]any) (map[string]any, error) {
 		return patch.Apply(res, doc, body.Operations)

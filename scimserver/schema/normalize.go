@@ -269,6 +269,10 @@ func coerceComplex(a *Attribute, v any) (any, bool, error) {
 	out := map[string]any{}
 	for k, sv := range in {
 		sub := a.Sub(k)
+		if sub == nil && strings.EqualFold(k, "displayName") && a.Sub("displayName") == nil {
+			// Microsoft's tests name a member's display "displayName".
+			sub = a.Sub("display")
+		}
 		if sub == nil || sub.Mutability == ReadOnly {
 			continue
 		}
