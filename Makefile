@@ -60,6 +60,15 @@ test: vet k8s-binaries $(if $(wildcard $(SHARED)/peers),newman) ## Run unit test
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s SCIM_OPERATOR_SHARED=$(SHARED) \
 		$(if $(wildcard $(SHARED)/peers),SCIM_REQUIRE_PEERS=1) go test $(GO_TEST_FLAGS) ./... -count=1
 
+FUZZTIME ?= 10m
+FUZZ_TARGETS = scimserver/filter:FuzzParse scimserver/filter:FuzzParsePath scimserver/patch:FuzzApply scimserver/schema:FuzzNormalize
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (CI runs them briefly; 10m is the release bar).
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		go test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; done
+
 .PHONY: newman
 newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.
 $(NEWMAN): hack/newman/package.json hack/newman/package-lock.json

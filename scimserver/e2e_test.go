@@ -32,7 +32,7 @@ func entraUser(userName string) map[string]any {
 		"name":       map[string]any{"formatted": "Given Family", "familyName": "Family", "givenName": "Given"},
 		"roles":      []any{},
 		"password":   "never-stored",
-		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":          map[string]any{"department": "R&D"},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":          map[string]any{"department": "R&D", "manager": map[string]any{"value": "m-1"}},
 		"urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User": map[string]any{"costCode": "42"},
 	}
 }
@@ -157,7 +157,7 @@ func TestUserLifecycle(t *testing.T) {
 	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: f.Namespace, Name: id}, &u); err != nil {
 		t.Fatal(err)
 	}
-	if u.Spec.UserName != "Alice" || u.Spec.Enterprise == nil || u.Spec.Enterprise.Department != "R&D" || u.Spec.TenantRef.Name != f.Name {
+	if u.Spec.UserName != "Alice" || u.Spec.Enterprise == nil || u.Spec.Enterprise.Department != "R&D" || u.Spec.Enterprise.Manager == nil || u.Spec.Enterprise.Manager.Value != "m-1" || u.Spec.TenantRef.Name != f.Name {
 		t.Errorf("stored spec = %+v", u.Spec)
 	}
 

@@ -30,7 +30,7 @@ func (r *Resource) Normalize(in map[string]any) (map[string]any, error) {
 }
 
 func (r *Resource) normalizeKey(out map[string]any, key string, v any) error {
-	if obj, ok := v.(map[string]any); ok && isURN(key) {
+	if obj, ok := v.(map[string]any); ok && isURN(key) && !r.namesKnownAttribute(key) {
 		switch {
 		case r.CanonicalURN(key) == r.Core.ID:
 			for k, sv := range obj {
@@ -91,6 +91,21 @@ func (r *Resource) normalizeKey(out map[string]any, key string, v any) error {
 	}
 	Set(out, Path{URN: p.URN, Attr: p.Attr, Name: p.Name}, value)
 	return nil
+}
+
+// namesKnownAttribute tells "urn:…:enterprise:2.0:User:manager" (an attribute path
+// under a known schema) from a schema URN.
+func (r *Resource) namesKnownAttribute(key string) bool {
+	urn, rest := r.SplitURN(key)
+	if rest == "" {
+		return false
+	}
+	for _, sc := range r.Schemas() {
+		if sc.ID == urn {
+			return true
+		}
+	}
+	return false
 }
 
 func setUnknownExtension(out map[string]any, urn string, obj map[string]any) error {
@@ -265,15 +280,25 @@ func coerceComplex(a *Attribute, v any) (any, bool, error) {
 	default:
 		return nil, false, scimerr.BadRequest(scimerr.InvalidValue, "attribute %q must be an object, got %s", a.Name, describe(v))
 	}
-	in = decodeEncodedValue(in)
-	out := map[string]any{}
+	// Sub-attribute names are matched case-insensitively before anything reads them.
+	canonical := make(map[string]any, len(in))
 	for k, sv := range in {
 		sub := a.Sub(k)
 		if sub == nil && strings.EqualFold(k, "displayName") && a.Sub("displayName") == nil {
 			// Microsoft's tests name a member's display "displayName".
 			sub = a.Sub("display")
 		}
-		if sub == nil || sub.Mutability == ReadOnly {
+		if sub != nil {
+			canonical[sub.Name] = sv
+		} else if _, known := canonical[k]; !known {
+			canonical[k] = sv
+		}
+	}
+	canonical = decodeEncodedValue(canonical)
+	out := map[string]any{}
+	for k, sv := range canonical {
+		sub := a.Sub(k)
+		if sub == nil || sub.Mutability == ReadOnly || sub.Name != k {
 			continue
 		}
 		c, present, err := coerceSingle(sub, sv)
