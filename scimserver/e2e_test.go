@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/token"
@@ -668,4 +669,41 @@ func TestRateLimit(t *testing.T) {
 	other := newTenant(t)
 	oc := &scimClient{t: t, base: limited.URL + "/scim/" + other.Namespace + "/" + other.Name + "/v2", token: other.Token}
 	oc.must(200, "GET", "/Users", nil)
+}
+
+func TestMetrics(t *testing.T) {
+	f := newTenant(t)
+	c := f.client(t)
+	c.must(201, "POST", "/Users", map[string]any{"userName": "counted"})
+	c.must(404, "GET", "/Users/nosuch", nil)
+	tenant := f.Namespace + "/" + f.Name
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, fam := range families {
+		for _, m := range fam.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["tenant"] != tenant {
+				continue
+			}
+			switch fam.GetName() {
+			case "scim_requests_total":
+				found[labels["method"]+" "+labels["resource"]+" "+labels["code"]] = true
+			case "scim_request_duration_seconds":
+				found["duration "+labels["method"]] = m.GetHistogram().GetSampleCount() > 0
+			case "scim_identity_changes_total":
+				found[labels["resource"]+" "+labels["action"]] = m.GetCounter().GetValue() == 1
+			}
+		}
+	}
+	for _, want := range []string{"POST Users 201", "GET Users 404", "duration POST", "User created"} {
+		if !found[want] {
+			t.Errorf("no %q sample for tenant %s: %v", want, tenant, found)
+		}
+	}
 }
