@@ -68,7 +68,7 @@ func TestMicrosoftPostman(t *testing.T) {
 	var result struct {
 		Run struct {
 			Stats struct {
-				Requests   struct{ Total int } `json:"requests"`
+				Requests   struct{ Total int }         `json:"requests"`
 				Assertions struct{ Total, Failed int } `json:"assertions"`
 			} `json:"stats"`
 			Failures []struct {
