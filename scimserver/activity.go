@@ -12,10 +12,6 @@ import (
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// activityInterval is how often the last request time reaches tenant status: a
-// status write per request would double the API server load of a provisioning cycle.
-const activityInterval = time.Minute
-
 // activity remembers when each tenant was last called and writes it to the
 // tenant's status.lastRequestTime now and then.
 type activity struct {
@@ -39,8 +35,8 @@ func (a *activity) take() map[client.ObjectKey]time.Time {
 	return out
 }
 
-func (a *activity) flush(ctx context.Context, c client.Client, log logr.Logger) {
-	ticker := time.NewTicker(activityInterval)
+func (a *activity) flush(ctx context.Context, c client.Client, log logr.Logger, every time.Duration) {
+	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
 		select {

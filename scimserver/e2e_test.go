@@ -3,6 +3,8 @@ package scimserver_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -705,5 +707,47 @@ func TestMetrics(t *testing.T) {
 		if !found[want] {
 			t.Errorf("no %q sample for tenant %s: %v", want, tenant, found)
 		}
+	}
+}
+
+// The server runs as the manager runs it (Start), and notes each tenant's last
+// request in its status now and then, not on every request.
+func TestServeAndLastRequestTime(t *testing.T) {
+	f := newTenant(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	srv := scimserver.New(mgrClient, mgrReader, nil, ctrl.Log, scimserver.Options{BindAddress: addr, ActivityInterval: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	c := &scimClient{t: t, base: "http://" + addr + "/scim/" + f.Namespace + "/" + f.Name + "/v2", token: f.Token}
+	eventually(t, 5*time.Second, func() error {
+		req, _ := http.NewRequest("GET", c.base+"/ServiceProviderConfig", nil)
+		req.Header.Set("Authorization", "Bearer "+f.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		_ = resp.Body.Close()
+		return nil
+	})
+	before := time.Now().Add(-time.Second)
+	eventually(t, 10*time.Second, func() error {
+		var tenant identityv1alpha1.ScimTenant
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: f.Namespace, Name: f.Name}, &tenant); err != nil {
+			return err
+		}
+		if tenant.Status.LastRequestTime == nil || tenant.Status.LastRequestTime.Time.Before(before) {
+			return fmt.Errorf("lastRequestTime = %v", tenant.Status.LastRequestTime)
+		}
+		return nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start: %v", err)
 	}
 }

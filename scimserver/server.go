@@ -53,6 +53,9 @@ type Options struct {
 	TLSCertFile, TLSKeyFile string
 	// ShutdownTimeout is how long in-flight requests may finish at shutdown (default 25s).
 	ShutdownTimeout time.Duration
+	// ActivityInterval is how often each tenant's status.lastRequestTime is written
+	// (default 1m): a status write per request would double the API server's load.
+	ActivityInterval time.Duration
 }
 
 func (o *Options) defaults() {
@@ -77,6 +80,9 @@ func (o *Options) defaults() {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
+	if o.ActivityInterval <= 0 {
+		o.ActivityInterval = time.Minute
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 25 * time.Second
 	}
@@ -86,7 +92,6 @@ func (o *Options) defaults() {
 type Server struct {
 	opts     Options
 	client   client.Client
-	store    *store.Store
 	users    store.Collection
 	groups   store.Collection
 	recorder recorder.EventRecorder
@@ -103,7 +108,6 @@ func New(c client.Client, apiReader client.Reader, rec recorder.EventRecorder, l
 	s := &Server{
 		opts:     opts,
 		client:   c,
-		store:    st,
 		users:    st.Users(),
 		groups:   st.Groups(),
 		recorder: rec,
@@ -142,7 +146,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          nil,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
-	go s.activity.flush(ctx, s.client, s.log)
+	go s.activity.flush(ctx, s.client, s.log, s.opts.ActivityInterval)
 	errc := make(chan error, 1)
 	go func() {
 		s.log.Info("Serving SCIM", "address", ln.Addr().String(), "tls", s.opts.TLSCertFile != "")
