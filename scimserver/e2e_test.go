@@ -493,6 +493,10 @@ func TestListing(t *testing.T) {
 	if search["totalResults"] != float64(2) { // alice, dave
 		t.Errorf(".search = %v", search)
 	}
+	// Entra's compatibility flag rides on the tenant URL; unknown parameters are ignored.
+	if got := c.must(200, "GET", "/Users?aadOptscim062020&filter="+url.QueryEscape(`userName eq "alice"`), nil, "Accept", "*/*"); got["totalResults"] != float64(1) {
+		t.Errorf("?aadOptscim062020: %v", got["totalResults"])
+	}
 	root := c.must(200, "POST", "/.search", map[string]any{"filter": `userName eq "alice"`})
 	if root["totalResults"] != float64(1) {
 		t.Errorf("root .search = %v", root)
