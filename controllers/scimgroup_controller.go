@@ -3,18 +3,22 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
@@ -29,13 +33,16 @@ const (
 // maxListedUnresolved bounds status.unresolvedMembers; the count is always exact.
 const maxListedUnresolved = 100
 
-// ScimGroupReconciler resolves each group's members and records what it found.
+// ScimGroupReconciler resolves each group's members and makes the group a team in
+// the workspace: a RoleBinding whose Group subject is what the members' tokens carry.
 type ScimGroupReconciler struct {
 	client.Client
+	Recorder recorder.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=get;list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups/finalizers,verbs=update
 
 // Reconcile brings one group's status up to date.
 func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -43,28 +50,84 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, group); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	tenant := &identityv1alpha1.ScimTenant{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: group.Namespace, Name: group.Spec.TenantRef.Name}, tenant); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		tenant = nil
+	}
+	if !group.DeletionTimestamp.IsZero() {
+		return finalizeIdentity(ctx, r.Client, r.Recorder, group, identityv1alpha1.LabelGroup, tenant)
+	}
+	if tenant != nil && controllerutil.AddFinalizer(group, identityv1alpha1.FinalizerCleanup) {
+		if err := r.Update(ctx, group); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	before := group.DeepCopy()
 
 	resolved, err := r.resolveMembers(ctx, group)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	ready := resolved
-	ready.Type = identityv1alpha1.ConditionReady
-	if tenantErr := r.Get(ctx, types.NamespacedName{Namespace: group.Namespace, Name: group.Spec.TenantRef.Name}, &identityv1alpha1.ScimTenant{}); tenantErr != nil {
-		if !apierrors.IsNotFound(tenantErr) {
-			return ctrl.Result{}, tenantErr
-		}
+	var ready condition
+	var requeue time.Duration
+	if tenant == nil {
 		ready = conditionFalse(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonTenantNotFound,
 			fmt.Sprintf("ScimTenant %q does not exist", group.Spec.TenantRef.Name))
-	} else if resolved.Status == metav1.ConditionFalse {
-		// Unresolved members are normal while a provisioning cycle is under way: the
-		// group is still applied for the members that exist.
-		ready = conditionTrue(identityv1alpha1.ConditionReady, ReasonMembersUnresolved, resolved.Message)
+	} else if ready, requeue, err = r.applyTeam(ctx, tenant, group); err != nil {
+		return ctrl.Result{}, err
 	}
 	setConditions(&group.Status.Conditions, group.Generation, resolved, ready)
 	group.Status.ObservedGeneration = group.Generation
-	return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, before, group, func(g *identityv1alpha1.ScimGroup) any { return g.Status })
+	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, group, func(g *identityv1alpha1.ScimGroup) any { return g.Status })
+}
+
+// applyTeam binds the group's subject to its role's ClusterRole in the workspace.
+// Unresolved members do not hold it back: they are normal while a provisioning
+// cycle is under way, and the binding serves the members that exist.
+func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1alpha1.ScimTenant, group *identityv1alpha1.ScimGroup) (condition, time.Duration, error) {
+	role := tenant.Spec.DefaultRole
+	if group.Spec.Role != nil && *group.Spec.Role != "" {
+		role = *group.Spec.Role
+	}
+	group.Status.Role = role
+	name := group.Spec.DisplayName
+	if tenant.Spec.GroupSubject == identityv1alpha1.GroupSubjectExternalID {
+		name = group.Spec.ExternalID
+	}
+	subject := tenant.Spec.SubjectPrefix + name
+	subjectErr := checkSubject(subject)
+	if name == "" {
+		subjectErr = fmt.Errorf("the group has no externalId, which the tenant's groupSubject names")
+	}
+	clusterRole, mapped := tenant.ClusterRoleFor(role)
+	var want []binding
+	if mapped && subjectErr == nil {
+		want = append(want, binding{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name, ClusterRole: clusterRole,
+			Subject: rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: subject}})
+	}
+	done, err := applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(identityv1alpha1.LabelGroup, group), want)
+	for _, a := range done {
+		r.Recorder.Eventf(group, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", a)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed,
+			fmt.Sprintf("Workspace namespace %q does not exist", tenant.Spec.Workspace)), retryMissing, nil
+	case err != nil && apierrors.IsConflict(err):
+		return condition{}, 0, err
+	case err != nil:
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed, err.Error()), retryMissing, nil
+	case !mapped:
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonRoleNotMapped,
+			fmt.Sprintf("Role %q is not one of ScimTenant %s's roles: no team binding", role, tenant.Name)), 0, nil
+	case subjectErr != nil:
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonSubjectRefused, subjectErr.Error()+": no team binding"), 0, nil
+	}
+	return conditionTrue(identityv1alpha1.ConditionReady, ReasonBound,
+		fmt.Sprintf("Group %q is bound to ClusterRole %s in %s", subject, clusterRole, tenant.Spec.Workspace)), 0, nil
 }
 
 func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identityv1alpha1.ScimGroup) (condition, error) {
@@ -101,7 +164,10 @@ func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identit
 // or disappears re-resolves the groups that name it, found through the member index.
 func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfTenant),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelGroup))).
 		Watches(&identityv1alpha1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfMember),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Named("scimgroup").
@@ -110,15 +176,11 @@ func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *ScimGroupReconciler) groupsOfMember(ctx context.Context, o client.Object) []reconcile.Request {
 	user := o.(*identityv1alpha1.ScimUser)
-	groups := &identityv1alpha1.ScimGroupList{}
-	if err := r.List(ctx, groups, client.InNamespace(user.Namespace),
-		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)}, client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Failed to list ScimGroups of member")
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(groups.Items))
-	for i := range groups.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&groups.Items[i])})
-	}
-	return reqs
+	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, client.InNamespace(user.Namespace),
+		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)})
+}
+
+func (r *ScimGroupReconciler) groupsOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
+	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{index.GroupTenant: o.GetName()})
 }

@@ -3,14 +3,22 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,12 +32,23 @@ import (
 // Reasons of a user's conditions.
 const (
 	ReasonDeactivated     = "Deactivated"
+	ReasonDeleted         = "Deleted"
 	ReasonActive          = "Active"
 	ReasonRoleNotMapped   = "RoleNotMapped"
+	ReasonSubjectRefused  = "SubjectRefused"
+	ReasonApplyFailed     = "ApplyFailed"
+	ReasonBound           = "Bound"
 	ReasonEntitlementsSet = "EntitlementsRecorded"
+	ReasonAccessChanged   = "AccessChanged"
 )
 
-// ScimUserReconciler records each user's effective role, workspace and storage quota.
+// retryMissing is how soon a reconcile that found a namespace missing tries again:
+// namespaces are not watched.
+const retryMissing = 30 * time.Second
+
+// ScimUserReconciler turns each user into access: its effective role, workspace and
+// storage quota in status, a RoleBinding in the workspace, and (when the tenant
+// enforces quotas) a namespace of its own with a ResourceQuota.
 type ScimUserReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
@@ -37,36 +56,57 @@ type ScimUserReconciler struct {
 	MaxConcurrentReconciles int
 }
 
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers/finalizers,verbs=update
 
-// Reconcile brings one user's status up to date.
+// Reconcile brings one user's access and status up to date.
 func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	user := &identityv1alpha1.ScimUser{}
 	if err := r.Get(ctx, req.NamespacedName, user); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	tenant := &identityv1alpha1.ScimTenant{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: user.Namespace, Name: user.Spec.TenantRef.Name}, tenant); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		tenant = nil
+	}
+	if !user.DeletionTimestamp.IsZero() {
+		return finalizeIdentity(ctx, r.Client, r.Recorder, user, identityv1alpha1.LabelUser, tenant)
+	}
+	if tenant == nil {
+		// Identities outlive configuration: without its tenant a user keeps what it has.
+		before := user.DeepCopy()
+		setConditions(&user.Status.Conditions, user.Generation, suspension(user), conditionFalse(identityv1alpha1.ConditionReady,
+			identityv1alpha1.ReasonTenantNotFound, fmt.Sprintf("ScimTenant %q does not exist", user.Spec.TenantRef.Name)))
+		user.Status.ObservedGeneration = user.Generation
+		return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
+	}
+	if controllerutil.AddFinalizer(user, identityv1alpha1.FinalizerCleanup) {
+		if err := r.Update(ctx, user); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	before := user.DeepCopy()
-
-	ready, err := r.recordEntitlements(ctx, user)
+	ready, requeue, err := r.applyAccess(ctx, tenant, user)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	groups, err := r.groupsOf(ctx, user)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	user.Status.Groups = groups
 	setConditions(&user.Status.Conditions, user.Generation, suspension(user), ready)
 	user.Status.ObservedGeneration = user.Generation
-	return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
+	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
 }
 
-func (r *ScimUserReconciler) recordEntitlements(ctx context.Context, user *identityv1alpha1.ScimUser) (condition, error) {
-	tenant := &identityv1alpha1.ScimTenant{}
-	key := types.NamespacedName{Namespace: user.Namespace, Name: user.Spec.TenantRef.Name}
-	if err := r.Get(ctx, key, tenant); err != nil {
-		if apierrors.IsNotFound(err) {
-			return conditionFalse(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonTenantNotFound,
-				fmt.Sprintf("ScimTenant %q does not exist", key.Name)), nil
-		}
-		return condition{}, err
-	}
+// applyAccess records the user's entitlements and makes its bindings and quota
+// namespace match them.
+func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) (condition, time.Duration, error) {
 	e := entitlements.ForUser(tenant, user)
 	if user.Status.Role != e.Role {
 		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonEntitlementsSet, "AssignRole", "Assigned role %s", e.Role)
@@ -74,41 +114,173 @@ func (r *ScimUserReconciler) recordEntitlements(ctx context.Context, user *ident
 	user.Status.Role = e.Role
 	user.Status.Workspace = e.Workspace
 	user.Status.StorageQuota = e.StorageQuota
-	if _, ok := tenant.ClusterRoleFor(e.Role); !ok {
-		return conditionFalse(identityv1alpha1.ConditionReady, ReasonRoleNotMapped,
-			fmt.Sprintf("Role %q is not one of ScimTenant %s's roles", e.Role, tenant.Name)), nil
+
+	labels := identityLabels(identityv1alpha1.LabelUser, user, tenant.Name)
+	subject := tenant.Spec.SubjectPrefix + user.Spec.UserName
+	subjectErr := checkSubject(subject)
+	clusterRole, mapped := tenant.ClusterRoleFor(e.Role)
+	active := hasAccess(user)
+
+	var want []binding
+	var actions []string
+	if active && mapped && subjectErr == nil {
+		want = append(want, binding{Namespace: e.Workspace, Name: "scim-user-" + user.Name, ClusterRole: clusterRole,
+			Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
 	}
-	return conditionTrue(identityv1alpha1.ConditionReady, ReasonEntitlementsSet,
-		fmt.Sprintf("Role %s in workspace %s recorded", e.Role, e.Workspace)), nil
+	var applyErr error
+	if tenant.Spec.StorageQuotaPolicy == identityv1alpha1.StorageQuotaEnforce && e.StorageQuota != nil {
+		ns := QuotaNamespaceName(user)
+		done, err := ensureQuotaNamespace(ctx, r.Client, labels, ns, *e.StorageQuota)
+		actions = append(actions, done...)
+		applyErr = err
+		if active && subjectErr == nil {
+			want = append(want, binding{Namespace: ns, Name: "scim-user-" + user.Name, ClusterRole: "admin",
+				Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
+		}
+	}
+	if applyErr == nil {
+		done, err := applyBindings(ctx, r.Client, labels, ownedBy(identityv1alpha1.LabelUser, user), want)
+		actions = append(actions, done...)
+		applyErr = err
+	}
+	for _, a := range actions {
+		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", a)
+	}
+	switch {
+	case apierrors.IsNotFound(applyErr):
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed,
+			fmt.Sprintf("Workspace namespace %q does not exist", e.Workspace)), retryMissing, nil
+	case applyErr != nil && apierrors.IsConflict(applyErr):
+		return condition{}, 0, applyErr
+	case applyErr != nil:
+		r.Recorder.Eventf(user, nil, corev1.EventTypeWarning, ReasonApplyFailed, "Apply", "%v", applyErr)
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed, applyErr.Error()), retryMissing, nil
+	case !mapped:
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonRoleNotMapped,
+			fmt.Sprintf("Role %q is not one of ScimTenant %s's roles: no access granted", e.Role, tenant.Name)), 0, nil
+	case subjectErr != nil:
+		return conditionFalse(identityv1alpha1.ConditionReady, ReasonSubjectRefused, subjectErr.Error()+": no access granted"), 0, nil
+	case !active:
+		return conditionTrue(identityv1alpha1.ConditionReady, ReasonDeactivated,
+			fmt.Sprintf("Suspended: no bindings; role %s kept for a reactivation", e.Role)), 0, nil
+	}
+	return conditionTrue(identityv1alpha1.ConditionReady, ReasonBound,
+		fmt.Sprintf("%q is bound to ClusterRole %s in %s", subject, clusterRole, e.Workspace)), 0, nil
+}
+
+// hasAccess: an active user that the identity provider has not deleted.
+func hasAccess(user *identityv1alpha1.ScimUser) bool {
+	_, deleted := user.Annotations[identityv1alpha1.AnnotationDeletedAt]
+	return user.IsActive() && !deleted && user.DeletionTimestamp.IsZero()
+}
+
+// groupsOf lists the groups that name the user as a member, through the member index.
+func (r *ScimUserReconciler) groupsOf(ctx context.Context, user *identityv1alpha1.ScimUser) ([]identityv1alpha1.UserGroup, error) {
+	var groups identityv1alpha1.ScimGroupList
+	if err := r.List(ctx, &groups, client.InNamespace(user.Namespace),
+		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	var out []identityv1alpha1.UserGroup
+	for i := range groups.Items {
+		g := &groups.Items[i]
+		if g.DeletionTimestamp.IsZero() {
+			out = append(out, identityv1alpha1.UserGroup{ID: g.Name, DisplayName: g.Spec.DisplayName})
+		}
+	}
+	slices.SortFunc(out, func(a, b identityv1alpha1.UserGroup) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 func suspension(user *identityv1alpha1.ScimUser) condition {
+	if _, deleted := user.Annotations[identityv1alpha1.AnnotationDeletedAt]; deleted || !user.DeletionTimestamp.IsZero() {
+		return conditionTrue(identityv1alpha1.ConditionSuspended, ReasonDeleted, "The identity provider deleted the user")
+	}
 	if user.IsActive() {
 		return conditionFalse(identityv1alpha1.ConditionSuspended, ReasonActive, "The identity provider has the user active")
 	}
 	return conditionTrue(identityv1alpha1.ConditionSuspended, ReasonDeactivated, "The identity provider deactivated the user")
 }
 
-// SetupWithManager registers the reconciler and what it watches.
+// SetupWithManager registers the reconciler and what it watches: its users, their
+// tenant, the RoleBindings it made (so that a deleted binding comes back), and group
+// membership changes (only the members that changed are reconciled).
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser))).
+		Watches(&identityv1alpha1.ScimGroup{}, membershipChanges()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").
 		Complete(r)
 }
 
+// identityOf maps an object the operator made back to the identity it serves.
+func identityOf(kindLabel string) handler.MapFunc {
+	return func(_ context.Context, o client.Object) []reconcile.Request {
+		l := o.GetLabels()
+		if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[kindLabel] == "" || l[identityv1alpha1.LabelIdentityNamespace] == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[identityv1alpha1.LabelIdentityNamespace], Name: l[kindLabel]}}}
+	}
+}
+
+// membershipChanges enqueues the users a group event concerns: on an update only
+// those added or removed (a rename, all of them), so that a change to a
+// 10,000-member group reconciles the members it touched, not the group.
+func membershipChanges() handler.EventHandler {
+	members := func(g *identityv1alpha1.ScimGroup) map[string]bool {
+		m := make(map[string]bool, len(g.Spec.Members))
+		for _, mb := range g.Spec.Members {
+			if mb.Type != identityv1alpha1.MemberGroup {
+				m[mb.Value] = true
+			}
+		}
+		return m
+	}
+	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], ns string, ids map[string]bool) {
+		for id := range ids {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: id}})
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			g := e.Object.(*identityv1alpha1.ScimGroup)
+			enqueue(q, g.Namespace, members(g))
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if g, ok := e.Object.(*identityv1alpha1.ScimGroup); ok {
+				enqueue(q, g.Namespace, members(g))
+			}
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			before, after := e.ObjectOld.(*identityv1alpha1.ScimGroup), e.ObjectNew.(*identityv1alpha1.ScimGroup)
+			old, now := members(before), members(after)
+			if before.Spec.DisplayName != after.Spec.DisplayName || before.DeletionTimestamp.IsZero() != after.DeletionTimestamp.IsZero() {
+				maps.Copy(old, now)
+				enqueue(q, after.Namespace, old)
+				return
+			}
+			changed := map[string]bool{}
+			for id := range old {
+				if !now[id] {
+					changed[id] = true
+				}
+			}
+			for id := range now {
+				if !old[id] {
+					changed[id] = true
+				}
+			}
+			enqueue(q, after.Namespace, changed)
+		},
+	}
+}
+
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	users := &identityv1alpha1.ScimUserList{}
-	if err := r.List(ctx, users, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.UserTenant: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Failed to list ScimUsers of tenant")
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(users.Items))
-	for i := range users.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&users.Items[i])})
-	}
-	return reqs
+	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimUserList{}, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{index.UserTenant: o.GetName()})
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -753,5 +755,58 @@ func TestServeAndLastRequestTime(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Start: %v", err)
+	}
+}
+
+// What Entra ID does, end to end: a user created through SCIM gets its RoleBinding
+// in the workspace; deactivated through SCIM, it loses it.
+func TestSCIMProvisioningGrantsAndRevokesAccess(t *testing.T) {
+	f := newTenant(t, func(tn *identityv1alpha1.ScimTenant) { tn.Spec.SubjectPrefix = "oidc:" })
+	c := f.client(t)
+	id := c.must(201, "POST", "/Users", entraUser("grace"))["id"].(string)
+	bindingOf := func() (*rbacv1.RoleBinding, error) {
+		var rb rbacv1.RoleBinding
+		err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: f.Namespace, Name: "scim-user-" + id}, &rb)
+		return &rb, err
+	}
+	eventually(t, 20*time.Second, func() error {
+		rb, err := bindingOf()
+		if err != nil {
+			return err
+		}
+		if rb.Subjects[0].Name != "oidc:grace" || rb.RoleRef.Name != "view" {
+			return fmt.Errorf("binding %v to %v", rb.Subjects, rb.RoleRef)
+		}
+		return nil
+	})
+	c.must(204, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "Replace", "path": "active", "value": "False"}}})
+	eventually(t, 20*time.Second, func() error {
+		if _, err := bindingOf(); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("binding still there: %v", err)
+		}
+		return nil
+	})
+}
+
+// Under onDelete: Retain a SCIM DELETE keeps the ScimUser, without access and
+// invisible to SCIM, and frees its userName.
+func TestDeleteUnderRetain(t *testing.T) {
+	f := newTenant(t, func(tn *identityv1alpha1.ScimTenant) { tn.Spec.Deprovisioning.OnDelete = identityv1alpha1.DeleteRetain })
+	c := f.client(t)
+	id := c.must(201, "POST", "/Users", map[string]any{"userName": "kept"})["id"].(string)
+	c.must(204, "DELETE", "/Users/"+id, nil)
+	c.must(404, "GET", "/Users/"+id, nil)
+	if got := c.must(200, "GET", "/Users?filter=userName+eq+%22kept%22", nil); got["totalResults"] != float64(0) {
+		t.Errorf("a deleted user is listed: %v", got)
+	}
+	var u identityv1alpha1.ScimUser
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: f.Namespace, Name: id}, &u); err != nil {
+		t.Fatalf("the ScimUser was not retained: %v", err)
+	}
+	if u.Annotations[identityv1alpha1.AnnotationDeletedAt] == "" {
+		t.Errorf("annotations = %v", u.Annotations)
+	}
+	if again := c.must(201, "POST", "/Users", map[string]any{"userName": "kept"}); again["id"] == id {
+		t.Error("the re-created user took the retained one's id")
 	}
 }

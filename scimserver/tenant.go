@@ -62,7 +62,8 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := &request{
-		tenant:   store.Tenant{Namespace: ns, Name: name, BaseURL: baseURL},
+		tenant: store.Tenant{Namespace: ns, Name: name, BaseURL: baseURL,
+			RetainDeleted: tenant.Spec.Deprovisioning.OnDelete == identityv1alpha1.DeleteRetain},
 		segments: splitPath(r.PathValue("rest")),
 	}
 	s.dispatch(w, r, req)

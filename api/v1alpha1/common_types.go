@@ -45,3 +45,26 @@ type SecretReference struct {
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
+
+// Labels on the objects the operator creates for identities (RoleBindings, quota
+// namespaces and ResourceQuotas), so that it finds and cleans up its own and never
+// touches anyone else's.
+const (
+	// LabelManagedBy marks objects scim-operator created; its value is LabelManagedByValue.
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	LabelManagedByValue = "scim-operator"
+	// LabelUser and LabelGroup name the ScimUser or ScimGroup (by SCIM id) an object serves.
+	LabelUser  = "identity.scim-operator.io/user"
+	LabelGroup = "identity.scim-operator.io/group"
+	// LabelIdentityNamespace is the namespace of that ScimUser or ScimGroup (the tenant's).
+	LabelIdentityNamespace = "identity.scim-operator.io/identity-namespace"
+)
+
+// FinalizerCleanup holds a deleted identity until its bindings are gone and its
+// retention has passed.
+const FinalizerCleanup = "identity.scim-operator.io/cleanup"
+
+// AnnotationDeletedAt marks an identity the identity provider deleted under the
+// Retain policy: it has no access and is invisible to SCIM, and stays until an
+// administrator deletes it.
+const AnnotationDeletedAt = "identity.scim-operator.io/deleted-at"

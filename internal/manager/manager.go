@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -138,9 +139,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 func cacheOptions() cache.Options {
 	tokenSecrets, err := labels.NewRequirement(identityv1alpha1.LabelTenant, selection.Exists, nil)
 	utilMust(err)
+	// Of RoleBindings and ResourceQuotas only the operator's own are watched.
+	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.NewSelector().Add(*tokenSecrets)},
+			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
+			&rbacv1.RoleBinding{}:   {Label: managed},
+			&corev1.ResourceQuota{}: {Label: managed},
 		},
 	}
 }
@@ -162,7 +167,7 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
-	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -42,6 +43,9 @@ type Tenant struct {
 	Name      string
 	// BaseURL is the tenant URL, for meta.location and $ref.
 	BaseURL string
+	// RetainDeleted keeps deleted resources, without access and invisible to SCIM,
+	// until an administrator deletes them (the tenant's onDelete: Retain).
+	RetainDeleted bool
 }
 
 // Resource is a stored resource rendered as a SCIM document.
@@ -138,7 +142,8 @@ func (c *collection[T]) get(ctx context.Context, t Tenant, id string, fresh bool
 // visible: a resource of another tenant, or one being deleted, does not exist for
 // this tenant's client.
 func (c *collection[T]) visible(t Tenant, obj T) bool {
-	return c.codec.tenantOf(obj) == t.Name && obj.GetDeletionTimestamp() == nil
+	_, deleted := obj.GetAnnotations()[identityv1alpha1.AnnotationDeletedAt]
+	return c.codec.tenantOf(obj) == t.Name && obj.GetDeletionTimestamp() == nil && !deleted
 }
 
 func (c *collection[T]) List(ctx context.Context, t Tenant, eqs []filter.Equality) ([]*Item, error) {
@@ -370,11 +375,21 @@ func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string
 		if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
 			return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
 		}
-		pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
-		if ifMatch != "" {
-			pre.ResourceVersion = ptr(obj.GetResourceVersion())
+		if t.RetainDeleted {
+			ann := obj.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[identityv1alpha1.AnnotationDeletedAt] = time.Now().UTC().Format(time.RFC3339)
+			obj.SetAnnotations(ann)
+			err = c.store.Client.Update(ctx, obj)
+		} else {
+			pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
+			if ifMatch != "" {
+				pre.ResourceVersion = ptr(obj.GetResourceVersion())
+			}
+			err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
 		}
-		err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
 		switch {
 		case err == nil:
 			return &Resource{ID: id, Object: obj}, nil

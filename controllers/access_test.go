@@ -1,0 +1,285 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers"
+)
+
+// can asks the API server whether a user (with groups) may do verb on resource in
+// namespace: effective access, not just the objects that should grant it.
+func can(g Gomega, user string, groups []string, verb, resource, namespace string) bool {
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, Groups: groups,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: verb, Resource: resource},
+	}}
+	g.Expect(k8sClient.Create(context.Background(), sar)).To(Succeed())
+	return sar.Status.Allowed
+}
+
+// aggregateDefaultRoles fills the rules of the aggregated ClusterRoles view, edit and
+// admin as kube-controller-manager's aggregation controller does in a real cluster;
+// envtest runs no controller manager, so they are empty there.
+var aggregateDefaultRoles = sync.OnceValue(func() error {
+	rules := map[string][]rbacv1.PolicyRule{
+		"view":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}}},
+		"edit":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create"}}, {APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create"}}},
+		"admin": {{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims"}, Verbs: []string{"get", "list", "create", "delete"}}},
+	}
+	for name, r := range rules {
+		var cr rbacv1.ClusterRole
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Name: name}, &cr); err != nil {
+			return err
+		}
+		cr.Rules = r
+		if err := k8sClient.Update(context.Background(), &cr); err != nil {
+			return err
+		}
+	}
+	return nil
+})
+
+func accessTenant(t *testing.T, ns string, mutate func(*identityv1alpha1.ScimTenant)) *identityv1alpha1.ScimTenant {
+	if err := aggregateDefaultRoles(); err != nil {
+		t.Fatal(err)
+	}
+	return newTenantWithToken(t, ns, "idp", func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.SubjectPrefix = "oidc:"
+		tn.Spec.Roles = []identityv1alpha1.RoleMapping{{Name: "viewer", ClusterRole: "view"}, {Name: "editor", ClusterRole: "edit"}}
+		if mutate != nil {
+			mutate(tn)
+		}
+	})
+}
+
+func TestUserAccessFollowsItsLifecycle(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-life"
+	accessTenant(t, ns, nil)
+	user := validUser(ns, "idp", "alice")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	subject := "oidc:alice@example.com"
+
+	// Created: the default role, bound in the workspace, effective at once.
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "list", "pods", ns)).To(BeTrue())
+		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeFalse())
+		c := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionReady)
+		g.Expect(c.Reason).To(Equal(controllers.ReasonBound))
+		g.Expect(user.Finalizers).To(ContainElement(identityv1alpha1.FinalizerCleanup))
+	}, eventually).Should(Succeed())
+	var rb rbacv1.RoleBinding
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "scim-user-alice"}, &rb)).To(Succeed())
+	g.Expect(rb.Labels).To(HaveKeyWithValue(identityv1alpha1.LabelManagedBy, "scim-operator"))
+
+	// An administrator's role rebinds.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Role = ptr.To("editor") })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
+	}, eventually).Should(Succeed())
+
+	// A rename moves the binding to the new subject.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.UserName = "alice.smith@example.com" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:alice.smith@example.com", nil, "create", "pods", ns)).To(BeTrue())
+		g.Expect(can(g, subject, nil, "list", "pods", ns)).To(BeFalse())
+	}, eventually).Should(Succeed())
+	subject = "oidc:alice.smith@example.com"
+
+	// Deactivated: no access, role kept; reactivated: access back.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Active = ptr.To(false) })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "list", "pods", ns)).To(BeFalse())
+		c := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionSuspended)
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(user.Status.Role).To(Equal("editor"))
+	}, eventually).Should(Succeed())
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Active = ptr.To(true) })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
+	}, eventually).Should(Succeed())
+
+	// A binding deleted by hand comes back.
+	g.Expect(k8sClient.Delete(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "scim-user-alice"}})).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
+	}, eventually).Should(Succeed())
+
+	// Deleted: access gone, then the object (retention 0).
+	g.Expect(k8sClient.Delete(ctx, user)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "list", "pods", ns)).To(BeFalse())
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(user), &identityv1alpha1.ScimUser{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "got %v", err)
+	}, eventually).Should(Succeed())
+}
+
+func TestDeletedUserIsRetainedWithoutAccess(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-retention"
+	accessTenant(t, ns, func(tn *identityv1alpha1.ScimTenant) { tn.Spec.Deprovisioning.Retention = "3s" })
+	user := validUser(ns, "idp", "bob")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:bob@example.com", nil, "list", "pods", ns)).To(BeTrue())
+	}, eventually).Should(Succeed())
+	g.Expect(k8sClient.Delete(ctx, user)).To(Succeed())
+	deleted := time.Now()
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:bob@example.com", nil, "list", "pods", ns)).To(BeFalse())
+	}, eventually).Should(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(user), &identityv1alpha1.ScimUser{})).To(Succeed(), "removed before its retention")
+	g.Eventually(func(g Gomega) {
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(user), &identityv1alpha1.ScimUser{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+	}, eventually).Should(Succeed())
+	g.Expect(time.Since(deleted)).To(BeNumerically(">=", 2*time.Second))
+}
+
+func TestStorageQuotaNamespace(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-quota"
+	accessTenant(t, ns, func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.StorageQuotaPolicy = identityv1alpha1.StorageQuotaEnforce
+		tn.Spec.DefaultStorageQuota = ptr.To(resource.MustParse("5Gi"))
+	})
+	user := validUser(ns, "idp", "carol")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	quotaNS := controllers.QuotaNamespaceName(user)
+	subject := "oidc:carol@example.com"
+	var rq corev1.ResourceQuota
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: quotaNS, Name: controllers.QuotaName}, &rq)).To(Succeed())
+		g.Expect(rq.Spec.Hard.Name(corev1.ResourceRequestsStorage, resource.BinarySI).String()).To(Equal("5Gi"))
+		g.Expect(rq.Spec.Hard).To(HaveKey(corev1.ResourcePersistentVolumeClaims))
+		g.Expect(can(g, subject, nil, "create", "persistentvolumeclaims", quotaNS)).To(BeTrue())
+	}, eventually).Should(Succeed())
+	var namespace corev1.Namespace
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: quotaNS}, &namespace)).To(Succeed())
+	g.Expect(namespace.Labels).To(HaveKeyWithValue(identityv1alpha1.LabelUser, "carol"))
+
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.StorageQuota = ptr.To(resource.MustParse("10Gi")) })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: quotaNS, Name: controllers.QuotaName}, &rq)).To(Succeed())
+		g.Expect(rq.Spec.Hard.Name(corev1.ResourceRequestsStorage, resource.BinarySI).String()).To(Equal("10Gi"))
+	}, eventually).Should(Succeed())
+
+	// Suspended: unbound from the namespace, which stays with the user's data.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Active = ptr.To(false) })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "create", "persistentvolumeclaims", quotaNS)).To(BeFalse())
+	}, eventually).Should(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: quotaNS}, &namespace)).To(Succeed())
+}
+
+func TestGroupIsATeam(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-team"
+	accessTenant(t, ns, nil)
+	user := validUser(ns, "idp", "dave")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	group := &identityv1alpha1.ScimGroup{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "devs"},
+		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "idp"}, DisplayName: "Developers",
+			ExternalID: "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", Role: ptr.To("editor"),
+			Members: []identityv1alpha1.GroupMember{{Value: "dave"}}},
+	}
+	g.Expect(k8sClient.Create(ctx, group)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		// A member logs in with the group in its token: the team binding applies.
+		g.Expect(can(g, "oidc:someone", []string{"oidc:Developers"}, "create", "pods", ns)).To(BeTrue())
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(user), user)).To(Succeed())
+		g.Expect(user.Status.Groups).To(ConsistOf(identityv1alpha1.UserGroup{ID: "devs", DisplayName: "Developers"}))
+	}, eventually).Should(Succeed())
+
+	// Entra puts group object ids in tokens: the tenant can bind by externalId.
+	change(t, validTenant(ns, "idp"), func(tn *identityv1alpha1.ScimTenant) { tn.Spec.GroupSubject = identityv1alpha1.GroupSubjectExternalID })
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:someone", []string{"oidc:8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"}, "create", "pods", ns)).To(BeTrue())
+		g.Expect(can(g, "oidc:someone", []string{"oidc:Developers"}, "create", "pods", ns)).To(BeFalse())
+	}, eventually).Should(Succeed())
+
+	// Membership changes reach the user's status.
+	change(t, group, func(gr *identityv1alpha1.ScimGroup) { gr.Spec.Members = nil })
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(user), user)).To(Succeed())
+		g.Expect(user.Status.Groups).To(BeEmpty())
+	}, eventually).Should(Succeed())
+
+	g.Expect(k8sClient.Delete(ctx, group)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:someone", []string{"oidc:8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"}, "list", "pods", ns)).To(BeFalse())
+	}, eventually).Should(Succeed())
+}
+
+func TestSystemSubjectsAreNeverBound(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-system"
+	newTenantWithToken(t, ns, "idp", func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.Roles = []identityv1alpha1.RoleMapping{{Name: "viewer", ClusterRole: "view"}}
+	})
+	for i, name := range []string{"system:masters", "SYSTEM:kube-controller-manager", " system:anonymous"} {
+		user := validUser(ns, "idp", fmt.Sprintf("hostile-%d", i))
+		user.Spec.UserName = name
+		g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			c := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionReady)
+			g.Expect(c.Reason).To(Equal(controllers.ReasonSubjectRefused))
+		}, eventually).Should(Succeed())
+		var rbs rbacv1.RoleBindingList
+		g.Expect(k8sClient.List(ctx, &rbs, client.InNamespace(ns), client.MatchingLabels{identityv1alpha1.LabelUser: user.Name})).To(Succeed())
+		g.Expect(rbs.Items).To(BeEmpty())
+	}
+}
+
+func TestOthersBindingsAreNeverTouched(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := "access-foreign"
+	accessTenant(t, ns, nil)
+	foreign := func(name string) *rbacv1.RoleBinding {
+		return &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "platform-admin"}}}
+	}
+	g.Expect(k8sClient.Create(ctx, foreign("team-admins"))).To(Succeed())
+	// A binding that happens to have the name the operator would use stays someone else's.
+	g.Expect(k8sClient.Create(ctx, foreign("scim-user-erin"))).To(Succeed())
+	user := validUser(ns, "idp", "erin")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		c := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionReady)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Message).To(ContainSubstring("not managed by scim-operator"))
+	}, eventually).Should(Succeed())
+	g.Expect(k8sClient.Delete(ctx, user)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(user), &identityv1alpha1.ScimUser{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+	}, eventually).Should(Succeed())
+	for _, name := range []string{"team-admins", "scim-user-erin"} {
+		var rb rbacv1.RoleBinding
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &rb)).To(Succeed())
+		g.Expect(rb.Subjects[0].Name).To(Equal("platform-admin"))
+	}
+}

@@ -1,0 +1,193 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
+// The operator grants the tenants' ClusterRoles without holding them itself.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind
+
+// binding is a RoleBinding the operator wants for an identity.
+type binding struct {
+	Namespace   string
+	Name        string
+	ClusterRole string
+	Subject     rbacv1.Subject
+}
+
+// identityLabels mark what the operator creates for one identity.
+func identityLabels(kindLabel string, identity client.Object, tenant string) map[string]string {
+	return map[string]string{
+		identityv1alpha1.LabelManagedBy:         identityv1alpha1.LabelManagedByValue,
+		identityv1alpha1.LabelTenant:            tenant,
+		kindLabel:                               identity.GetName(),
+		identityv1alpha1.LabelIdentityNamespace: identity.GetNamespace(),
+	}
+}
+
+// ownedBy selects what the operator created for one identity.
+func ownedBy(kindLabel string, identity client.Object) client.MatchingLabels {
+	return client.MatchingLabels{
+		identityv1alpha1.LabelManagedBy:         identityv1alpha1.LabelManagedByValue,
+		kindLabel:                               identity.GetName(),
+		identityv1alpha1.LabelIdentityNamespace: identity.GetNamespace(),
+	}
+}
+
+// applyBindings makes the identity's RoleBindings exactly want: missing ones are
+// created, changed ones updated (or replaced, as a roleRef cannot change), and the
+// identity's others deleted. Only RoleBindings labelled for this identity are ever
+// touched. It returns what it did, for Events.
+func applyBindings(ctx context.Context, c client.Client, labels map[string]string, selector client.MatchingLabels, want []binding) ([]string, error) {
+	var existing rbacv1.RoleBindingList
+	if err := c.List(ctx, &existing, selector); err != nil {
+		return nil, err
+	}
+	var done []string
+	wanted := map[string]bool{}
+	for _, b := range want {
+		wanted[b.Namespace+"/"+b.Name] = true
+		action, err := applyBinding(ctx, c, labels, b)
+		if err != nil {
+			return done, err
+		}
+		if action != "" {
+			done = append(done, action)
+		}
+	}
+	for i := range existing.Items {
+		rb := &existing.Items[i]
+		if wanted[rb.Namespace+"/"+rb.Name] {
+			continue
+		}
+		if err := c.Delete(ctx, rb); client.IgnoreNotFound(err) != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("removed RoleBinding %s/%s", rb.Namespace, rb.Name))
+	}
+	return done, nil
+}
+
+func applyBinding(ctx context.Context, c client.Client, labels map[string]string, b binding) (string, error) {
+	desired := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: b.Name, Labels: labels},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.ClusterRole},
+		Subjects:   []rbacv1.Subject{b.Subject},
+	}
+	var current rbacv1.RoleBinding
+	err := c.Get(ctx, client.ObjectKeyFromObject(desired), &current)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Only the operator's own RoleBindings are cached: one that exists but is not
+		// found is someone else's, and is never adopted.
+		if err := c.Create(ctx, desired); apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("RoleBinding %s/%s exists and is not managed by scim-operator", b.Namespace, b.Name)
+		} else if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("bound %s %q to ClusterRole %s in %s", b.Subject.Kind, b.Subject.Name, b.ClusterRole, b.Namespace), nil
+	case err != nil:
+		return "", err
+	case current.Labels[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue:
+		// A binding of that name that someone else made is theirs: never adopted.
+		return "", fmt.Errorf("RoleBinding %s/%s exists and is not managed by scim-operator", b.Namespace, b.Name)
+	case current.RoleRef != desired.RoleRef:
+		if err := c.Delete(ctx, &current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
+			return "", err
+		}
+		if err := c.Create(ctx, desired); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("rebound %s %q to ClusterRole %s in %s", b.Subject.Kind, b.Subject.Name, b.ClusterRole, b.Namespace), nil
+	case !equality.Semantic.DeepEqual(current.Subjects, desired.Subjects) || !equality.Semantic.DeepEqual(current.Labels, desired.Labels):
+		current.Subjects, current.Labels = desired.Subjects, desired.Labels
+		if err := c.Update(ctx, &current); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("updated RoleBinding %s/%s for %s %q", b.Namespace, b.Name, b.Subject.Kind, b.Subject.Name), nil
+	}
+	return "", nil
+}
+
+// checkSubject refuses names that would bind a Kubernetes system identity, whatever
+// the identity provider sent: a user named "system:masters" gets no binding at all.
+func checkSubject(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("the subject name is empty")
+	case strings.HasPrefix(strings.ToLower(strings.TrimSpace(name)), "system:"):
+		return fmt.Errorf("subject %q would be a Kubernetes system name", name)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return fmt.Errorf("subject %q contains control characters", name)
+	}
+	return nil
+}
+
+// requestsFor enqueues every object a (cached, indexed) list finds.
+func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
+	if err := c.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Failed to list the objects an event concerns")
+		return nil
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(items))
+	for _, item := range items {
+		if o, ok := item.(client.Object); ok {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+		}
+	}
+	return reqs
+}
+
+// finalizeIdentity removes a deleted identity's access at once and releases it once
+// the tenant's retention has passed.
+func finalizeIdentity(ctx context.Context, c client.Client, rec recorder.EventRecorder, obj client.Object, kindLabel string, tenant *identityv1alpha1.ScimTenant) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, identityv1alpha1.FinalizerCleanup) {
+		return ctrl.Result{}, nil
+	}
+	done, err := applyBindings(ctx, c, nil, ownedBy(kindLabel, obj), nil)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, a := range done {
+		rec.Eventf(obj, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Delete", "%s", a)
+	}
+	if wait := time.Until(obj.GetDeletionTimestamp().Add(retention(tenant))); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	controllerutil.RemoveFinalizer(obj, identityv1alpha1.FinalizerCleanup)
+	return ctrl.Result{}, client.IgnoreNotFound(c.Update(ctx, obj))
+}
+
+// retention is how long a deleted identity is kept; 0 without a tenant.
+func retention(tenant *identityv1alpha1.ScimTenant) time.Duration {
+	if tenant == nil || tenant.Spec.Deprovisioning.Retention == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(tenant.Spec.Deprovisioning.Retention)
+	if err != nil {
+		return 0
+	}
+	return d
+}
