@@ -15,6 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -58,7 +60,10 @@ func ownedBy(kindLabel string, identity client.Object) client.MatchingLabels {
 // touched. It returns what it did, for Events.
 func applyBindings(ctx context.Context, c client.Client, labels map[string]string, selector client.MatchingLabels, want []binding) ([]string, error) {
 	var existing rbacv1.RoleBindingList
-	if err := c.List(ctx, &existing, selector); err != nil {
+	// Lists do not wait for the cache to see every pending RoleBinding write of the
+	// process (read-your-writes): under load that serialises the workers, and a
+	// binding missed here is fixed by the reconcile its own event triggers.
+	if err := c.List(ctx, &existing, selector, client.DisableReadYourWritesConsistency); err != nil {
 		return nil, err
 	}
 	var done []string
@@ -141,9 +146,14 @@ func checkSubject(name string) error {
 	return nil
 }
 
+// changedByOthers passes the events of the operator's RoleBindings that it did not
+// cause itself: a binding it just created needs no second reconcile, one edited or
+// deleted by someone else is put back.
+var changedByOthers = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
+
 // requestsFor enqueues every object a (cached, indexed) list finds.
 func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
-	if err := c.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+	if err := c.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)...); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Failed to list the objects an event concerns")
 		return nil
 	}

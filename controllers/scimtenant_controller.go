@@ -226,11 +226,11 @@ func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identi
 func (r *ScimTenantReconciler) countIdentities(ctx context.Context, t *identityv1alpha1.ScimTenant) error {
 	// Counting reads the cache's index without copying the objects.
 	users := &identityv1alpha1.ScimUserList{}
-	if err := r.List(ctx, users, client.InNamespace(t.Namespace), client.MatchingFields{index.UserTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, users, client.InNamespace(t.Namespace), client.MatchingFields{index.UserTenant: t.Name}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
 		return err
 	}
 	groups := &identityv1alpha1.ScimGroupList{}
-	if err := r.List(ctx, groups, client.InNamespace(t.Namespace), client.MatchingFields{index.GroupTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, groups, client.InNamespace(t.Namespace), client.MatchingFields{index.GroupTenant: t.Name}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
 		return err
 	}
 	t.Status.Users = ptr.To(int32(len(users.Items)))

@@ -178,7 +178,7 @@ func hasAccess(user *identityv1alpha1.ScimUser) bool {
 func (r *ScimUserReconciler) groupsOf(ctx context.Context, user *identityv1alpha1.ScimUser) ([]identityv1alpha1.UserGroup, error) {
 	var groups identityv1alpha1.ScimGroupList
 	if err := r.List(ctx, &groups, client.InNamespace(user.Namespace),
-		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)}, client.UnsafeDisableDeepCopy); err != nil {
+		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
 		return nil, err
 	}
 	var out []identityv1alpha1.UserGroup
@@ -210,7 +210,8 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser))).
+		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
+			builder.WithPredicates(changedByOthers)).
 		Watches(&identityv1alpha1.ScimGroup{}, membershipChanges()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").

@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -32,6 +33,7 @@ var (
 	k8sClient client.Client
 	mgrClient client.Client
 	mgrReader client.Reader
+	mgrCache  cache.Cache
 	server    *httptest.Server
 )
 
@@ -49,7 +51,7 @@ func run(m *testing.M) int {
 	cfg = c
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mgr, err := manager.New(ctx, cfg, manager.Options{MetricsAddr: "0", ProbeAddr: "0", MaxConcurrentReconciles: 2})
+	mgr, err := manager.New(ctx, cfg, manager.Options{MetricsAddr: "0", ProbeAddr: "0", MaxConcurrentReconciles: 16})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -58,7 +60,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgrClient, mgrReader = mgr.GetClient(), mgr.GetAPIReader()
+	mgrClient, mgrReader, mgrCache = mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache()
 	srv := scimserver.New(mgrClient, mgrReader, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
 		scimserver.Options{RequestsPerSecond: 10000})
 	server = httptest.NewServer(srv.Handler())

@@ -74,7 +74,7 @@ func run() error {
 		MetricsAddr:             "0",
 		ProbeAddr:               *probeAddr,
 		ExternalURL:             externalURL,
-		MaxConcurrentReconciles: 4,
+		MaxConcurrentReconciles: 16,
 		SCIM:                    scimserver.Options{BindAddress: *scimAddr},
 	})
 	if err != nil {

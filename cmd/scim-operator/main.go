@@ -32,7 +32,7 @@ func runManager(args []string) int {
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's).")
 	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics server.")
 	fs.StringVar(&opts.ExternalURL, "external-url", "http://localhost:8080", "Base URL at which identity providers reach the SCIM server (the Ingress).")
-	fs.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Parallel reconciles per identity controller.")
+	fs.IntVar(&opts.MaxConcurrentReconciles, "max-concurrent-reconciles", 16, "Parallel reconciles per identity controller (they wait on API server writes, so more than the cores)")
 	fs.StringVar(&opts.SCIM.BindAddress, "scim-bind-address", ":8080", "Address of the SCIM server; empty turns it off.")
 	fs.StringVar(&opts.SCIM.TLSCertFile, "scim-tls-cert-file", "", "Serve SCIM over HTTPS with this certificate (PEM), e.g. from a cert-manager Secret.")
 	fs.StringVar(&opts.SCIM.TLSKeyFile, "scim-tls-key-file", "", "Private key (PEM) for --scim-tls-cert-file.")

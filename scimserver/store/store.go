@@ -258,6 +258,9 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 		return nil, err
 	}
 	c.codec.setTenant(obj, t.Name)
+	// The cleanup finalizer comes with the object rather than in a second write by
+	// the reconciler: one write less per provisioned identity.
+	obj.SetFinalizers([]string{identityv1alpha1.FinalizerCleanup})
 	unique := c.codec.uniqueValue(obj)
 	if err := c.checkUnique(ctx, t, unique, ""); err != nil {
 		return nil, err
