@@ -31,15 +31,14 @@ import (
 
 // Reasons of a user's conditions.
 const (
-	ReasonDeactivated     = "Deactivated"
-	ReasonDeleted         = "Deleted"
-	ReasonActive          = "Active"
-	ReasonRoleNotMapped   = "RoleNotMapped"
-	ReasonSubjectRefused  = "SubjectRefused"
-	ReasonApplyFailed     = "ApplyFailed"
-	ReasonBound           = "Bound"
-	ReasonEntitlementsSet = "EntitlementsRecorded"
-	ReasonAccessChanged   = "AccessChanged"
+	ReasonDeactivated    = "Deactivated"
+	ReasonDeleted        = "Deleted"
+	ReasonActive         = "Active"
+	ReasonRoleNotMapped  = "RoleNotMapped"
+	ReasonSubjectRefused = "SubjectRefused"
+	ReasonApplyFailed    = "ApplyFailed"
+	ReasonBound          = "Bound"
+	ReasonAccessChanged  = "AccessChanged"
 )
 
 // retryMissing is how soon a reconcile that found a namespace missing tries again:
@@ -108,8 +107,9 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 // namespace match them.
 func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) (condition, time.Duration, error) {
 	e := entitlements.ForUser(tenant, user)
+	var actions []string
 	if user.Status.Role != e.Role {
-		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonEntitlementsSet, "AssignRole", "Assigned role %s", e.Role)
+		actions = append(actions, "assigned role "+e.Role)
 	}
 	user.Status.Role = e.Role
 	user.Status.Workspace = e.Workspace
@@ -122,7 +122,6 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 	active := hasAccess(user)
 
 	var want []binding
-	var actions []string
 	if active && mapped && subjectErr == nil {
 		want = append(want, binding{Namespace: e.Workspace, Name: "scim-user-" + user.Name, ClusterRole: clusterRole,
 			Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
@@ -143,8 +142,9 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		actions = append(actions, done...)
 		applyErr = err
 	}
-	for _, a := range actions {
-		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", a)
+	// One Event per reconcile that changed something: Events are API writes too.
+	if len(actions) > 0 {
+		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", strings.Join(actions, "; "))
 	}
 	switch {
 	case apierrors.IsNotFound(applyErr):

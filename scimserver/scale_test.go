@@ -68,7 +68,19 @@ func TestScaleCreateToBinding(t *testing.T) {
 			}
 		})
 	}
+	// SCIM_SCALE_RATE paces the creates (per second), as a sustained provisioning
+	// cycle would; unset, the clients go flat out.
+	rate, _ := strconv.Atoi(os.Getenv("SCIM_SCALE_RATE"))
+	var tick <-chan time.Time
+	if rate > 0 {
+		ticker := time.NewTicker(time.Second / time.Duration(rate))
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	for i := range users {
+		if tick != nil {
+			<-tick
+		}
 		work <- i
 	}
 	close(work)
