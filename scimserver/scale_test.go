@@ -12,8 +12,8 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
