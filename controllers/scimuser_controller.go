@@ -168,10 +168,16 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		fmt.Sprintf("%q is bound to ClusterRole %s in %s", subject, clusterRole, e.Workspace)), 0, nil
 }
 
+// deletedByIdP: the identity provider deleted the user, whether the object is going
+// (onDelete: Delete) or kept (Retain).
+func deletedByIdP(user *identityv1alpha1.ScimUser) bool {
+	_, retained := user.Annotations[identityv1alpha1.AnnotationDeletedAt]
+	return retained || !user.DeletionTimestamp.IsZero()
+}
+
 // hasAccess: an active user that the identity provider has not deleted.
 func hasAccess(user *identityv1alpha1.ScimUser) bool {
-	_, deleted := user.Annotations[identityv1alpha1.AnnotationDeletedAt]
-	return user.IsActive() && !deleted && user.DeletionTimestamp.IsZero()
+	return user.IsActive() && !deletedByIdP(user)
 }
 
 // groupsOf lists the groups that name the user as a member, through the member index.
@@ -193,7 +199,7 @@ func (r *ScimUserReconciler) groupsOf(ctx context.Context, user *identityv1alpha
 }
 
 func suspension(user *identityv1alpha1.ScimUser) condition {
-	if _, deleted := user.Annotations[identityv1alpha1.AnnotationDeletedAt]; deleted || !user.DeletionTimestamp.IsZero() {
+	if deletedByIdP(user) {
 		return conditionTrue(identityv1alpha1.ConditionSuspended, ReasonDeleted, "The identity provider deleted the user")
 	}
 	if user.IsActive() {

@@ -19,19 +19,19 @@ const (
 	ReasonDeleted     = "Deleted"
 )
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {
-	res := coll.Resource()
+// readResource reads a resource body in its normal form.
+func (s *Server) readResource(w http.ResponseWriter, r *http.Request, res *schema.Resource) (map[string]any, error) {
 	body, err := readObject(w, r, s.opts.MaxBodyBytes)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return nil, err
 	}
-	doc, err := res.Normalize(body)
+	return res.Normalize(body)
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {
+	res := coll.Resource()
+	doc, err := s.readResource(w, r, res)
 	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if err := res.CheckRequired(doc); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -65,13 +65,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 
 // replace is PUT: the body replaces every attribute the client may write.
 func (s *Server) replace(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection, id string) {
-	res := coll.Resource()
-	body, err := readObject(w, r, s.opts.MaxBodyBytes)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	doc, err := res.Normalize(body)
+	doc, err := s.readResource(w, r, coll.Resource())
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -8,6 +8,7 @@ package patch
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
@@ -41,7 +42,7 @@ func Apply(res *schema.Resource, doc map[string]any, ops []Operation) (map[strin
 	for i, op := range ops {
 		if err := apply(res, out, op); err != nil {
 			if e, ok := scimerr.As(err); ok {
-				return nil, &scimerr.Error{Status: e.Status, ScimType: e.ScimType, Detail: "operation " + itoa(i+1) + ": " + e.Detail}
+				return nil, &scimerr.Error{Status: e.Status, ScimType: e.ScimType, Detail: "operation " + strconv.Itoa(i+1) + ": " + e.Detail}
 			}
 			return nil, err
 		}
@@ -401,9 +402,4 @@ func deepCopy(v any) any {
 		return s
 	}
 	return v
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }

@@ -46,17 +46,7 @@ func (groupCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, b
 	return "", "", false
 }
 
-func (groupCodec) list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]*identityv1alpha1.ScimGroup, error) {
-	var l identityv1alpha1.ScimGroupList
-	if err := r.List(ctx, &l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]*identityv1alpha1.ScimGroup, len(l.Items))
-	for i := range l.Items {
-		out[i] = &l.Items[i]
-	}
-	return out, nil
-}
+func (groupCodec) newList() client.ObjectList { return &identityv1alpha1.ScimGroupList{} }
 
 func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGroup) (map[string]any, error) {
 	doc := map[string]any{"displayName": g.Spec.DisplayName}
@@ -65,21 +55,19 @@ func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGr
 	}
 	// members is always there, empty for an empty group, as Entra ID's documented
 	// responses show it.
-	{
-		members := make([]any, 0, len(g.Spec.Members))
-		for _, m := range g.Spec.Members {
-			typ := string(m.Type)
-			if typ == "" {
-				typ = string(identityv1alpha1.MemberUser)
-			}
-			el := map[string]any{"value": m.Value, "type": typ, "$ref": t.BaseURL + "/" + typ + "s/" + m.Value}
-			if m.Display != "" {
-				el["display"] = m.Display
-			}
-			members = append(members, el)
+	members := make([]any, 0, len(g.Spec.Members))
+	for _, m := range g.Spec.Members {
+		typ := string(m.Type)
+		if typ == "" {
+			typ = string(identityv1alpha1.MemberUser)
 		}
-		doc["members"] = members
+		el := map[string]any{"value": m.Value, "type": typ, "$ref": t.BaseURL + "/" + typ + "s/" + m.Value}
+		if m.Display != "" {
+			el["display"] = m.Display
+		}
+		members = append(members, el)
 	}
+	doc["members"] = members
 	return doc, nil
 }
 

@@ -17,7 +17,9 @@ import (
 
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -89,7 +91,7 @@ type codec[T client.Object] interface {
 	uniqueValue(T) string
 	uniqueField() string
 	uniqueKey(tenant, value string) string
-	list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]T, error)
+	newList() client.ObjectList
 	// equalityIndex maps a filter equality to an index, when there is one.
 	equalityIndex(t Tenant, eq filter.Equality) (field, key string, ok bool)
 }
@@ -119,7 +121,7 @@ func (c *collection[T]) Get(ctx context.Context, t Tenant, id string) (*Resource
 // get reads one resource of the tenant; fresh reads the API server instead of the cache.
 func (c *collection[T]) get(ctx context.Context, t Tenant, id string, fresh bool) (T, error) {
 	var zero T
-	if errs := validName(id); errs {
+	if !isObjectName(id) {
 		return zero, notFound(c.codec.resource().Name, id)
 	}
 	obj := c.codec.newObject()
@@ -198,12 +200,12 @@ func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.E
 			return []T{obj}, nil
 		}
 		if field, key, ok := c.codec.equalityIndex(t, eq); ok {
-			objs, err := c.codec.list(ctx, c.store.Client, t, field, key)
-			return objs, unavailableOrNil(err)
+			objs, err := c.list(ctx, t, field, key)
+			return objs, unavailable(err)
 		}
 	}
-	objs, err := c.codec.list(ctx, c.store.Client, t, "spec.tenantRef.name", t.Name)
-	return objs, unavailableOrNil(err)
+	objs, err := c.list(ctx, t, "spec.tenantRef.name", t.Name)
+	return objs, unavailable(err)
 }
 
 func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resource, error) {
@@ -252,6 +254,9 @@ func schemasOf(res *schema.Resource, doc map[string]any) []any {
 }
 
 func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any) (*Resource, error) {
+	if err := c.codec.resource().CheckRequired(doc); err != nil {
+		return nil, err
+	}
 	obj := c.codec.newObject()
 	obj.SetNamespace(t.Namespace)
 	if err := c.codec.apply(doc, obj); err != nil {
@@ -289,9 +294,27 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 	return nil, c.conflict(unique)
 }
 
+// list reads the tenant namespace's objects an index maps key to, from the cache and
+// without copies: callers only read them.
+func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) ([]T, error) {
+	l := c.codec.newList()
+	if err := c.store.Client.List(ctx, l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(l)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		out = append(out, item.(T))
+	}
+	return out, nil
+}
+
 // checkUnique refuses a value another resource of the tenant holds, case-insensitively.
 func (c *collection[T]) checkUnique(ctx context.Context, t Tenant, value, selfID string) error {
-	objs, err := c.codec.list(ctx, c.store.Client, t, c.codec.uniqueField(), c.codec.uniqueKey(t.Name, value))
+	objs, err := c.list(ctx, t, c.codec.uniqueField(), c.codec.uniqueKey(t.Name, value))
 	if err != nil {
 		return unavailable(err)
 	}
@@ -342,8 +365,7 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 			return nil, false, err
 		}
 		if c.codec.specEqual(obj, updated) {
-			r, err := c.rendered(ctx, t, obj)
-			return r, false, err
+			return current, false, nil
 		}
 		if newValue := c.codec.uniqueValue(updated); !strings.EqualFold(newValue, c.codec.uniqueValue(obj)) {
 			if err := c.checkUnique(ctx, t, newValue, id); err != nil {
@@ -387,9 +409,9 @@ func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string
 			obj.SetAnnotations(ann)
 			err = c.store.Client.Update(ctx, obj)
 		} else {
-			pre := metav1.Preconditions{UID: ptr(obj.GetUID())}
+			pre := metav1.Preconditions{UID: ptr.To(obj.GetUID())}
 			if ifMatch != "" {
-				pre.ResourceVersion = ptr(obj.GetResourceVersion())
+				pre.ResourceVersion = ptr.To(obj.GetResourceVersion())
 			}
 			err = c.store.Client.Delete(ctx, obj, client.Preconditions(pre))
 		}
@@ -455,8 +477,6 @@ func unavailable(err error) error {
 	return &scimerr.Error{Status: http.StatusServiceUnavailable, Detail: "storage unavailable; retry: " + err.Error()}
 }
 
-func unavailableOrNil(err error) error { return unavailable(err) }
-
 // writeError maps an API server refusal to a SCIM error: a schema violation (a value
 // too long, too many elements) is the client's invalidValue.
 func writeError(err error) error {
@@ -481,16 +501,15 @@ func invalidDetail(err error) string {
 	return err.Error()
 }
 
-func validName(id string) (invalid bool) {
+// isObjectName: an id that cannot name an object is no resource, without asking.
+func isObjectName(id string) bool {
 	if id == "" || len(id) > 253 {
-		return true
+		return false
 	}
 	for _, r := range id {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
-			return true
+			return false
 		}
 	}
-	return false
+	return true
 }
-
-func ptr[T any](v T) *T { return &v }

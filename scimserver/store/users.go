@@ -47,17 +47,7 @@ func (userCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, bo
 	return "", "", false
 }
 
-func (userCodec) list(ctx context.Context, r client.Reader, t Tenant, field, key string) ([]*identityv1alpha1.ScimUser, error) {
-	var l identityv1alpha1.ScimUserList
-	if err := r.List(ctx, &l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]*identityv1alpha1.ScimUser, len(l.Items))
-	for i := range l.Items {
-		out[i] = &l.Items[i]
-	}
-	return out, nil
-}
+func (userCodec) newList() client.ObjectList { return &identityv1alpha1.ScimUserList{} }
 
 func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser) (map[string]any, error) {
 	spec := u.Spec
