@@ -13,6 +13,17 @@ SHARED ?= $(abspath $(CURDIR)/../shared)
 # newman runs Microsoft's Postman collection; npm installs it into bin/newman from the
 # lock file in hack/newman (newman 6.2.2 and every dependency pinned).
 NEWMAN ?= $(LOCALBIN)/newman/node_modules/.bin/newman
+# helm for the chart tests, built from the Go module proxy at this version into bin/.
+HELM_VERSION ?= v4.3.1
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)/helm
+# The CRDs of the optional objects the chart renders (ServiceMonitor, PrometheusRule,
+# cert-manager Certificate, Gateway API HTTPRoute), from their projects' Go modules, so
+# that the chart test applies them to a real API server with the real schemas.
+PROMETHEUS_OPERATOR_VERSION ?= v0.85.0
+CERT_MANAGER_VERSION ?= v1.21.2
+GATEWAY_API_VERSION ?= v1.6.3
+THIRD_PARTY_CRDS ?= $(LOCALBIN)/third-party-crds
+CHART ?= charts/scim-operator
 
 .PHONY: all
 all: build
@@ -26,8 +37,11 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs and the manager's RBAC from the API types and markers.
+manifests: ## Generate the CRDs and the manager's RBAC from the API types and markers (config/ and the chart).
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	@rm -f $(CHART)/crds/*.yaml && mkdir -p $(CHART)/crds $(CHART)/files/rbac
+	cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/rbac/role.yaml $(CHART)/files/rbac/role.yaml
 
 .PHONY: generate
 generate: ## Generate the DeepCopy methods of the API types.
@@ -44,9 +58,9 @@ vet: ## Run go vet.
 .PHONY: verify
 verify: generate manifests ## Fail when generated files or go.mod are not current.
 	go mod tidy
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
+	@if [ -n "$$(git status --porcelain -- api config $(CHART) go.mod go.sum)" ]; then \
 		echo "generated files or go.mod are stale; run 'make generate manifests' and 'go mod tidy' and commit:"; \
-		git status --porcelain -- api config go.mod go.sum; git --no-pager diff --stat -- api config go.mod go.sum; exit 1; \
+		git status --porcelain -- api config $(CHART) go.mod go.sum; git --no-pager diff --stat -- api config $(CHART) go.mod go.sum; exit 1; \
 	fi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
@@ -56,8 +70,8 @@ k8s-binaries: ## Provide kube-apiserver, etcd and kubectl in bin/k8s (download, 
 	@dir=$$(K8S_VERSION=$(K8S_VERSION) hack/k8s-binaries.sh) && ln -sfn "$$dir" $(LOCALBIN)/k8s
 
 .PHONY: test
-test: vet k8s-binaries $(if $(wildcard $(SHARED)/peers),newman) ## Run unit tests, envtest suites and SCIM conformance tests.
-	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s SCIM_OPERATOR_SHARED=$(SHARED) \
+test: vet k8s-binaries helm third-party-crds $(if $(wildcard $(SHARED)/peers),newman) ## Run unit tests, envtest suites, chart tests and SCIM conformance tests.
+	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s SCIM_OPERATOR_SHARED=$(SHARED) HELM=$(HELM) THIRD_PARTY_CRDS=$(THIRD_PARTY_CRDS) \
 		$(if $(wildcard $(SHARED)/peers),SCIM_REQUIRE_PEERS=1) go test $(GO_TEST_FLAGS) ./... -count=1
 
 FUZZTIME ?= 10m
@@ -68,6 +82,25 @@ fuzz: ## Run every fuzz target for FUZZTIME each (CI runs them briefly; 10m is t
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
 		go test ./$$pkg -timeout 0 -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+.PHONY: helm
+helm: $(HELM) ## Build helm (pinned) from the Go module proxy into bin/.
+$(HELM):
+	GOBIN=$(dir $(HELM)) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+.PHONY: third-party-crds
+third-party-crds: $(THIRD_PARTY_CRDS)/.$(PROMETHEUS_OPERATOR_VERSION)-$(CERT_MANAGER_VERSION)-$(GATEWAY_API_VERSION) ## Fetch the ServiceMonitor, PrometheusRule, Certificate and HTTPRoute CRDs.
+$(THIRD_PARTY_CRDS)/.$(PROMETHEUS_OPERATOR_VERSION)-$(CERT_MANAGER_VERSION)-$(GATEWAY_API_VERSION):
+	@rm -rf $(THIRD_PARTY_CRDS) && mkdir -p $(THIRD_PARTY_CRDS)
+	@cd $$(mktemp -d) && \
+	po=$$(go mod download -json github.com/prometheus-operator/prometheus-operator@$(PROMETHEUS_OPERATOR_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	cm=$$(go mod download -json github.com/cert-manager/cert-manager@$(CERT_MANAGER_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	gw=$$(go mod download -json sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p') && \
+	cp $$po/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml \
+	   $$po/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml \
+	   $$cm/deploy/crds/cert-manager.io_certificates.yaml \
+	   $$gw/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml $(THIRD_PARTY_CRDS)/
+	@chmod u+w $(THIRD_PARTY_CRDS)/*.yaml && touch $@
 
 .PHONY: newman
 newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.

@@ -19,6 +19,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers"
+	"github.com/scim-operator/scim-operator/internal/testenv"
 )
 
 // can asks the API server whether a user (with groups) may do verb on resource in
@@ -32,26 +33,8 @@ func can(g Gomega, user string, groups []string, verb, resource, namespace strin
 	return sar.Status.Allowed
 }
 
-// aggregateDefaultRoles fills the rules of the aggregated ClusterRoles view, edit and
-// admin as kube-controller-manager's aggregation controller does in a real cluster;
-// envtest runs no controller manager, so they are empty there.
 var aggregateDefaultRoles = sync.OnceValue(func() error {
-	rules := map[string][]rbacv1.PolicyRule{
-		"view":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}}},
-		"edit":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create"}}, {APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create"}}},
-		"admin": {{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims"}, Verbs: []string{"get", "list", "create", "delete"}}},
-	}
-	for name, r := range rules {
-		var cr rbacv1.ClusterRole
-		if err := k8sClient.Get(context.Background(), client.ObjectKey{Name: name}, &cr); err != nil {
-			return err
-		}
-		cr.Rules = r
-		if err := k8sClient.Update(context.Background(), &cr); err != nil {
-			return err
-		}
-	}
-	return nil
+	return testenv.FillAggregatedRoles(context.Background(), k8sClient)
 })
 
 func accessTenant(t *testing.T, ns string, mutate func(*identityv1alpha1.ScimTenant)) *identityv1alpha1.ScimTenant {

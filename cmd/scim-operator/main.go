@@ -1,5 +1,6 @@
 // Command scim-operator runs the operator (controllers and SCIM server in one process)
-// and manages tenant tokens: `scim-operator token create|rotate|revoke`.
+// manages tenant tokens (`scim-operator token create|rotate|revoke`) and checks a
+// tenant endpoint (`scim-operator check`, the chart's `helm test`).
 package main
 
 import (
@@ -18,6 +19,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "token" {
 		os.Exit(runToken(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(runCheck(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(runManager(os.Args[1:]))
 }

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -36,6 +38,19 @@ var ErrNoBinaries = errors.New("no kube-apiserver: run `make test`, or `make k8s
 // KUBEBUILDER_ASSETS, as `make test` sets it, or else from bin/k8s, so that a test run
 // from an editor finds them too.
 func Start() (*envtest.Environment, *rest.Config, error) {
+	return StartWith(Options{})
+}
+
+// Options add to the control plane that Start starts.
+type Options struct {
+	// CRDDirs hold more CRDs to install, such as other projects' kinds a test applies.
+	CRDDirs []string
+	// APIServerFlags are set on kube-apiserver, e.g. audit-policy-file.
+	APIServerFlags map[string]string
+}
+
+// StartWith is Start with more CRDs and kube-apiserver flags.
+func StartWith(opts Options) (*envtest.Environment, *rest.Config, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(RepoRoot(), "bin", "k8s")
@@ -45,8 +60,11 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, opts.CRDDirs...),
 		ErrorIfCRDPathMissing: true,
+	}
+	for k, v := range opts.APIServerFlags {
+		env.ControlPlane.GetAPIServer().Configure().Set(k, v)
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -89,6 +107,29 @@ func Tenant(namespace, name string) *identityv1alpha1.ScimTenant {
 			Roles:          []identityv1alpha1.RoleMapping{{Name: "viewer", ClusterRole: "view"}},
 		},
 	}
+}
+
+// FillAggregatedRoles gives the aggregated ClusterRoles view, edit and admin a few
+// rules, as kube-controller-manager's aggregation controller fills them in a real
+// cluster; envtest runs no controller manager, so they are empty there, and binding an
+// empty role would prove nothing about who may grant it.
+func FillAggregatedRoles(ctx context.Context, c client.Client) error {
+	rules := map[string][]rbacv1.PolicyRule{
+		"view":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch"}}},
+		"edit":  {{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create"}}, {APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list", "create"}}},
+		"admin": {{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims"}, Verbs: []string{"get", "list", "create", "delete"}}},
+	}
+	for name, r := range rules {
+		var cr rbacv1.ClusterRole
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &cr); err != nil {
+			return err
+		}
+		cr.Rules = r
+		if err := c.Update(ctx, &cr); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StartQuiet is Start with controller-runtime logging errors only, as the suites
