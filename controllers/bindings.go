@@ -23,7 +23,7 @@ import (
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list;watch;create;update;delete
 // The operator grants the tenants' ClusterRoles without holding them itself.
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind
 

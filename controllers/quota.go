@@ -16,8 +16,8 @@ import (
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 )
 
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=list;watch;create
+// +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=list;watch;create;update
 
 // QuotaName is the ResourceQuota in a user's quota namespace.
 const QuotaName = "scim-storage"

@@ -40,9 +40,8 @@ type ScimGroupReconciler struct {
 	Recorder recorder.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups/finalizers,verbs=update
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=list;watch;update
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups/status,verbs=patch
 
 // Reconcile brings one group's status up to date.
 func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -62,11 +62,11 @@ type ScimTenantReconciler struct {
 	ExternalURL string
 }
 
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=get;list;watch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=list;watch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one tenant's status up to date.

@@ -55,9 +55,8 @@ type ScimUserReconciler struct {
 	MaxConcurrentReconciles int
 }
 
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers,verbs=list;watch;update
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers/status,verbs=patch
 
 // Reconcile brings one user's access and status up to date.
 func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

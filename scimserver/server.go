@@ -23,10 +23,10 @@ import (
 
 // The SCIM server writes identities, reads tenants and their token Secrets, records
 // Events, and notes each tenant's last request time.
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers;scimgroups,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=get;list;watch
-// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers;scimgroups,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=list;watch
+// +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Options configure the server; zero values take the defaults.

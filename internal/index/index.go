@@ -30,8 +30,6 @@ const (
 	GroupExternalID = "index.externalId"
 	// GroupMember indexes ScimGroups by tenant and member id.
 	GroupMember = "index.member"
-	// AppTenant indexes DownstreamApps by spec.tenantRef.name.
-	AppTenant = "spec.tenantRef.name"
 )
 
 // FieldIndexer is the part of a manager's cache that registers indexes.
@@ -81,9 +79,6 @@ func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}},
 		{&identityv1alpha1.ScimGroup{}, GroupMember, groupMembers},
-		{&identityv1alpha1.DownstreamApp{}, AppTenant, func(o client.Object) []string {
-			return []string{o.(*identityv1alpha1.DownstreamApp).Spec.TenantRef.Name}
-		}},
 	}
 	for _, ix := range indexes {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
