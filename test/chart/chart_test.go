@@ -99,8 +99,8 @@ func TestRenderedDeployment(t *testing.T) {
 	}
 }
 
-// values.schema.json refuses a wrong value before anything reaches the cluster, and says
-// which value and why.
+// values.schema.json (or, for what a schema cannot say, the template) refuses a wrong
+// value before anything reaches the cluster, and says which value and why.
 func TestSchemaRejectsBadValues(t *testing.T) {
 	for _, tc := range []struct {
 		set  []string
@@ -116,6 +116,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{[]string{"image.digest=latest"}, "at '/image/digest'"},
 		{[]string{"service.type=Ingress"}, "at '/service/type'"},
 		{[]string{"metrics.serviceMonitor.interval=often"}, "at '/metrics/serviceMonitor/interval'"},
+		{[]string{"certificate.enabled=true", "certificate.issuerRef.name=letsencrypt"}, "certificate.dnsNames, ingress.host or httpRoute.hostnames"},
+		{[]string{"httpRoute.enabled=true"}, "at '/httpRoute/parentRefs'"},
 	} {
 		t.Run(strings.Join(tc.set, ","), func(t *testing.T) {
 			args := []string{"template", "scim", chartDir}

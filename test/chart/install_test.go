@@ -2,6 +2,7 @@ package chart_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -104,6 +105,28 @@ func TestHelmInstallKeepsTheToken(t *testing.T) {
 	}
 	if got := tokenIn(t, namespace, "entra-token"); got != first {
 		t.Errorf("helm uninstall removed or changed the token Secret")
+	}
+	install := append([]string{"install", release, "--set", "tenant.enabled=true", "--set", "tenant.workspace=tok-workspace"}, common...)
+	if out, err := helm(t, install...); err != nil {
+		t.Fatalf("reinstall over the kept Secret: %v\n%s", err, out)
+	}
+	if got := tokenIn(t, namespace, "entra-token"); got != first {
+		t.Errorf("a reinstall replaced the kept token")
+	}
+	// A Secret whose token an admin replaced by its hash is not silently given a new one.
+	if out, err := helm(t, "uninstall", release, "--namespace", namespace, "--kubeconfig", kubeconfig); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s := &corev1.Secret{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "entra-token"}, s); err != nil {
+		t.Fatal(err)
+	}
+	s.Data = map[string][]byte{"tokenSHA256": []byte("0000000000000000000000000000000000000000000000000000000000000000")}
+	if err := admin.Update(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := helm(t, install...); err == nil || !strings.Contains(err.Error(), "set tenant.token.existingSecret=entra-token") {
+		t.Errorf("install over a hashed token Secret: %v, want a refusal that names tenant.token.existingSecret", err)
 	}
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := admin.Get(ctx, client.ObjectKey{Name: "scimusers.identity.scim-operator.io"}, crd); err != nil {
