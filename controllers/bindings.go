@@ -171,8 +171,9 @@ func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, o
 }
 
 // finalizeIdentity removes a deleted identity's access at once and releases it once
+// every DownstreamApp that knew it acknowledged the delete (apps lists them) and
 // the tenant's retention has passed.
-func finalizeIdentity(ctx context.Context, c client.Client, rec recorder.EventRecorder, obj client.Object, kindLabel string, tenant *identityv1alpha1.ScimTenant) (ctrl.Result, error) {
+func finalizeIdentity(ctx context.Context, c client.Client, rec recorder.EventRecorder, obj client.Object, kindLabel string, tenant *identityv1alpha1.ScimTenant, apps []identityv1alpha1.AppDelivery) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, identityv1alpha1.FinalizerCleanup) {
 		return ctrl.Result{}, nil
 	}
@@ -186,8 +187,32 @@ func finalizeIdentity(ctx context.Context, c client.Client, rec recorder.EventRe
 	if wait := time.Until(obj.GetDeletionTimestamp().Add(retention(tenant))); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	if len(apps) > 0 {
+		return ctrl.Result{}, nil // the delivery controller removes each entry; that change brings us back
+	}
 	controllerutil.RemoveFinalizer(obj, identityv1alpha1.FinalizerCleanup)
 	return ctrl.Result{}, client.IgnoreNotFound(c.Update(ctx, obj))
+}
+
+// appsAcknowledgedDelete passes the status change of a deleted identity whose list of
+// apps still to be told shrank, so that finalizeIdentity looks again.
+var appsAcknowledgedDelete = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !e.ObjectNew.GetDeletionTimestamp().IsZero() && len(appsOf(e.ObjectOld)) != len(appsOf(e.ObjectNew))
+	},
+}
+
+func appsOf(o client.Object) []identityv1alpha1.AppDelivery {
+	switch v := o.(type) {
+	case *identityv1alpha1.ScimUser:
+		return v.Status.Apps
+	case *identityv1alpha1.ScimGroup:
+		return v.Status.Apps
+	}
+	return nil
 }
 
 // retention is how long a deleted identity is kept; 0 without a tenant.

@@ -57,7 +57,7 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		tenant = nil
 	}
 	if !group.DeletionTimestamp.IsZero() {
-		return finalizeIdentity(ctx, r.Client, r.Recorder, group, identityv1alpha1.LabelGroup, tenant)
+		return finalizeIdentity(ctx, r.Client, r.Recorder, group, identityv1alpha1.LabelGroup, tenant, group.Status.Apps)
 	}
 	if tenant != nil && controllerutil.AddFinalizer(group, identityv1alpha1.FinalizerCleanup) {
 		if err := r.Update(ctx, group); err != nil {
@@ -163,7 +163,7 @@ func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identit
 // or disappears re-resolves the groups that name it, found through the member index.
 func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelGroup)),

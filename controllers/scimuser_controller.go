@@ -72,7 +72,7 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		tenant = nil
 	}
 	if !user.DeletionTimestamp.IsZero() {
-		return finalizeIdentity(ctx, r.Client, r.Recorder, user, identityv1alpha1.LabelUser, tenant)
+		return finalizeIdentity(ctx, r.Client, r.Recorder, user, identityv1alpha1.LabelUser, tenant, user.Status.Apps)
 	}
 	if tenant == nil {
 		// Identities outlive configuration: without its tenant a user keeps what it has.
@@ -212,7 +212,7 @@ func suspension(user *identityv1alpha1.ScimUser) condition {
 // membership changes (only the members that changed are reconciled).
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),

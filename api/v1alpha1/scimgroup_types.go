@@ -94,6 +94,13 @@ type ScimGroupStatus struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	UnresolvedMembers []string `json:"unresolvedMembers,omitempty"`
 
+	// apps is the group's delivery state in each DownstreamApp that syncs groups.
+	// +optional
+	// +listType=map
+	// +listMapKey=app
+	// +kubebuilder:validation:MaxItems=256
+	Apps []AppDelivery `json:"apps,omitempty"`
+
 	// role is the role the group's team binding grants.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63

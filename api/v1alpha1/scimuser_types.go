@@ -296,7 +296,9 @@ const (
 	AppDeliveryFailed AppDeliveryState = "Failed"
 )
 
-// AppDelivery is the state of one user in one DownstreamApp.
+// AppDelivery is the state of one user or group in one DownstreamApp. Each app's
+// entry is written by server-side apply under a field manager of the app's own, so
+// that deliveries to different apps never overwrite each other.
 type AppDelivery struct {
 	// app is the name of the DownstreamApp.
 	// +required
@@ -305,6 +307,15 @@ type AppDelivery struct {
 	// state of the delivery.
 	// +required
 	State AppDeliveryState `json:"state"`
+	// hash is the SHA-256 of the last document the app acknowledged: a delivery is due
+	// when the document the identity should have hashes differently.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Hash string `json:"hash,omitempty"`
+	// remoteID is the app's own id of the identity (SCIM connector).
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	RemoteID string `json:"remoteID,omitempty"`
 	// lastDelivered is when the app last acknowledged the user.
 	// +optional
 	LastDelivered *metav1.Time `json:"lastDelivered,omitempty"`

@@ -21,6 +21,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -55,6 +56,10 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// SCIM configures the SCIM server; an empty BindAddress runs none.
 	SCIM scimserver.Options
+	// Restartable lets a second manager run in the same process after the first
+	// stopped, as a test of a restarted pod does (controller names are otherwise
+	// unique per process, for their metrics).
+	Restartable bool
 }
 
 // Scheme returns the types the manager reads and writes.
@@ -91,6 +96,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOptions(),
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 		// A client that reads back what it just wrote (Microsoft's tests list users
 		// right after creating them; Entra ID looks a user up before creating it)
 		// must find it: reads wait until the cache has seen this process's writes.
@@ -169,6 +175,13 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
+	}
+	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	if err := deliveries.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the delivery controller: %w", err)
+	}
+	if err := (&controllers.DownstreamAppReconciler{Client: mgr.GetClient(), Recorder: recorder, Deliveries: deliveries}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up DownstreamApp controller: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/connectors/webhook"
 	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/testenv"
 )
@@ -315,6 +318,7 @@ func patchOp(op, path string, value any) map[string]any {
 func provision(t *testing.T, g *WithT, scim *scimClient) {
 	t.Helper()
 	ctx := context.Background()
+	hooks := newHookReceiver(t, g)
 	userSchema := []string{"urn:ietf:params:scim:schemas:core:2.0:User"}
 	alice := map[string]any{"schemas": userSchema, "userName": "alice@example.com", "externalId": "a1", "active": true}
 	id := scim.expect(t, http.StatusCreated, http.MethodPost, "/Users", alice)["id"].(string)
@@ -367,6 +371,47 @@ func provision(t *testing.T, g *WithT, scim *scimClient) {
 	}).Should(BeTrue(), "the deleted user was never released by its finalizer")
 	g.Eventually(roleRefOf(userBinding)).Should(Equal("absent"))
 	g.Eventually(roleRefOf(client.ObjectKey{Namespace: workspace, Name: "scim-group-" + gid})).Should(Equal("absent"))
+	g.Expect(hooks.events(id)).To(ContainElements("upsert", "deactivate", "delete"), "the webhook app missed part of the user's life")
+}
+
+// hookReceiver is a webhook DownstreamApp of the tenant, so that the flow covers
+// deliveries (and the dashboard's delivery metrics exist).
+type hookReceiver struct {
+	mu     sync.Mutex
+	byUser map[string][]string
+}
+
+func newHookReceiver(t *testing.T, g *WithT) *hookReceiver {
+	t.Helper()
+	h := &hookReceiver{byUser: map[string][]string{}}
+	const secret = "a-webhook-secret-for-the-flow"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhook.Verify([]byte(secret), r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var doc struct{ Event, ID string }
+		_ = json.Unmarshal(body, &doc)
+		h.mu.Lock()
+		h.byUser[doc.ID] = append(h.byUser[doc.ID], doc.Event)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	g.Expect(admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idpNS, Name: "hooks"},
+		StringData: map[string]string{"secret": secret}})).To(Succeed())
+	g.Expect(admin.Create(ctx, &identityv1alpha1.DownstreamApp{ObjectMeta: metav1.ObjectMeta{Namespace: idpNS, Name: "hooks"},
+		Spec: identityv1alpha1.DownstreamAppSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"},
+			Scope:   identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeAllUsers},
+			Webhook: &identityv1alpha1.WebhookConnector{URL: srv.URL, SecretRef: identityv1alpha1.SecretReference{Name: "hooks"}}}})).To(Succeed())
+	return h
+}
+
+func (h *hookReceiver) events(id string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.byUser[id])
 }
 
 // helmTestCommand runs what the chart's `helm test` pod runs: `scim-operator check`
