@@ -35,10 +35,10 @@ const (
 	outageThreshold = 3
 	// probeMax caps how long an app stays marked down before deliveries try it again,
 	// which bounds how late its users arrive once it is back.
-	probeMax = 30 * time.Second
+	probeMax = 10 * time.Second
 	// perAppConcurrency bounds the deliveries in flight to one app, so that a slow app
 	// holds at most this many workers.
-	perAppConcurrency = 4
+	perAppConcurrency = 8
 )
 
 func backoff(failures int) time.Duration {
