@@ -135,26 +135,40 @@ func (r *DeliveryReconciler) sync(ctx context.Context, key deliveryKey, app *ide
 	// memory when the cache has not caught up with the status write yet.
 	last := answer{}
 	if entry != nil && (entry.State == identityv1alpha1.AppDeliverySynced || entry.State == identityv1alpha1.AppDeliveryFailed) {
-		last = answer{hash: entry.Hash, refused: entry.State == identityv1alpha1.AppDeliveryFailed}
+		last = answer{hash: entry.Hash, refused: entry.State == identityv1alpha1.AppDeliveryFailed, remoteID: entry.RemoteID, message: entry.LastError}
 		if entry.LastDelivered != nil {
 			last.at = entry.LastDelivered.Time
 		}
 	}
-	if memo, ok := r.state.lastAnswer(key); ok && memo.at.After(last.at) {
+	memo, remembered := r.state.lastAnswer(key)
+	if remembered && memo.at.After(last.at) {
 		last = memo
 	}
-	switch {
-	case last.hash == hash && !last.refused:
-		r.state.record(key, identityv1alpha1.AppDeliverySynced)
-		if event == connectors.EventDelete && entry != nil {
+	if last.hash == hash && (!last.refused || time.Since(last.at) < refusedRetry) {
+		state := identityv1alpha1.AppDeliverySynced
+		if last.refused {
+			state = identityv1alpha1.AppDeliveryFailed
+		}
+		r.state.record(key, state)
+		if event == connectors.EventDelete && !last.refused {
+			if entry == nil {
+				return ctrl.Result{}, nil
+			}
 			return ctrl.Result{}, r.writeEntry(ctx, obj, app.Name, nil) // the entry's removal did not land yet
 		}
-		return ctrl.Result{}, nil
-	case last.hash == hash && last.refused:
-		r.state.record(key, identityv1alpha1.AppDeliveryFailed)
-		if wait := time.Until(last.at.Add(refusedRetry)); wait > 0 {
-			return ctrl.Result{RequeueAfter: wait}, nil
+		// The answer is known, but the status may not say it (its write failed, or the
+		// cache is behind): say it again; an unchanged apply changes nothing.
+		if entry == nil || entry.Hash != hash || entry.State != state {
+			at := metav1.NewTime(last.at)
+			if err := r.writeEntry(ctx, obj, app.Name, &identityv1alpha1.AppDelivery{App: app.Name, State: state, Hash: hash,
+				RemoteID: last.remoteID, LastDelivered: &at, LastError: last.message}); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
+		if last.refused {
+			return ctrl.Result{RequeueAfter: time.Until(last.at.Add(refusedRetry))}, nil
+		}
+		return ctrl.Result{}, nil
 	}
 	r.state.record(key, identityv1alpha1.AppDeliveryPending)
 	release, wait := r.state.acquire(key)
@@ -173,9 +187,8 @@ func (r *DeliveryReconciler) sync(ctx context.Context, key deliveryKey, app *ide
 	conn, timeout, err := r.connectors.get(ctx, app)
 	if err != nil {
 		// The app's configuration is incomplete (a missing Secret): its own status says
-		// so; look again later.
-		r.state.unavailable(key, err.Error(), 0)
-		return ctrl.Result{RequeueAfter: retryMax}, nil
+		// so; look again with backoff.
+		return ctrl.Result{RequeueAfter: r.state.unavailable(key, err.Error(), 0)}, nil
 	}
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, timeout)
@@ -187,7 +200,7 @@ func (r *DeliveryReconciler) sync(ctx context.Context, key deliveryKey, app *ide
 	switch {
 	case err == nil:
 		deliveriesTotal.WithLabelValues(appLabel, key.Kind, outcomeDelivered).Inc()
-		r.state.succeeded(key, hash)
+		r.state.succeeded(key, hash, newRemoteID)
 		if event == connectors.EventDelete {
 			return ctrl.Result{}, r.writeEntry(ctx, obj, app.Name, nil)
 		}
@@ -196,7 +209,7 @@ func (r *DeliveryReconciler) sync(ctx context.Context, key deliveryKey, app *ide
 	case connectors.IsRefused(err):
 		deliveriesTotal.WithLabelValues(appLabel, key.Kind, outcomeRefused).Inc()
 		msg := truncate(err.Error(), 1024)
-		r.state.refused(key, hash, msg)
+		r.state.refused(key, hash, remoteID, msg)
 		r.Recorder.Eventf(obj, app, corev1.EventTypeWarning, "DeliveryRefused", "Deliver", "%s refused %s: %s", app.Name, event, msg)
 		r.Recorder.Eventf(app, obj, corev1.EventTypeWarning, "DeliveryRefused", "Deliver", "refused %s of %s %s: %s", event, key.Kind, key.Name, msg)
 		return ctrl.Result{RequeueAfter: refusedRetry}, r.writeEntry(ctx, obj, app.Name, &identityv1alpha1.AppDelivery{App: app.Name,

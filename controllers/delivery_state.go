@@ -109,9 +109,11 @@ func (s *deliveryState) acquire(key deliveryKey) (release func(), wait time.Dura
 
 // answer is an app's acknowledgement or refusal of one document.
 type answer struct {
-	hash    string
-	refused bool
-	at      time.Time
+	hash     string
+	refused  bool
+	at       time.Time
+	remoteID string
+	message  string
 }
 
 // lastAnswer is the app's last answer about the identity, if this process got one.
@@ -150,23 +152,23 @@ func (s *deliveryState) forget(key deliveryKey) {
 }
 
 // succeeded notes an acknowledged delivery; the app is up.
-func (s *deliveryState) succeeded(key deliveryKey, hash string) {
+func (s *deliveryState) succeeded(key deliveryKey, hash, remoteID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.app(key.app())
 	a.failures, a.downUntil = 0, time.Time{}
-	a.answered[key] = answer{hash: hash, at: time.Now()}
+	a.answered[key] = answer{hash: hash, at: time.Now(), remoteID: remoteID}
 	a.states[key] = identityv1alpha1.AppDeliverySynced
 	delete(a.retries, key)
 	s.changed(key.app(), a)
 }
 
 // refused notes a refusal: the app is up, this identity is failed.
-func (s *deliveryState) refused(key deliveryKey, hash, msg string) {
+func (s *deliveryState) refused(key deliveryKey, hash, remoteID, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.app(key.app())
-	a.answered[key] = answer{hash: hash, refused: true, at: time.Now()}
+	a.answered[key] = answer{hash: hash, refused: true, at: time.Now(), remoteID: remoteID, message: msg}
 	a.failures, a.downUntil, a.lastError = 0, time.Time{}, msg
 	a.states[key] = identityv1alpha1.AppDeliveryFailed
 	delete(a.retries, key)
