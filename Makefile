@@ -102,6 +102,13 @@ $(THIRD_PARTY_CRDS)/.$(PROMETHEUS_OPERATOR_VERSION)-$(CERT_MANAGER_VERSION)-$(GA
 	   $$gw/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml $(THIRD_PARTY_CRDS)/
 	@chmod u+w $(THIRD_PARTY_CRDS)/*.yaml && touch $@
 
+BENCHTIME ?= 2s
+
+.PHONY: bench
+bench: k8s-binaries ## Run the Go benchmarks of the hot paths (filters, PATCH, rendering, lists); not part of make test.
+	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \
+		./scimserver/filter ./scimserver/patch ./scimserver/benchmarks
+
 .PHONY: newman
 newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.
 $(NEWMAN): hack/newman/package.json hack/newman/package-lock.json

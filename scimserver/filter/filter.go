@@ -48,11 +48,11 @@ func parseExpression(res *schema.Resource, parent *schema.Path, s string) (node,
 	if err != nil {
 		return nil, err
 	}
-	expr, err := parseSafely(func() (fp.Expression, error) { return fp.ParseFilterNumber([]byte(rewritten)) })
+	expr, values, err := parseTemplate(res, rewritten)
 	if err != nil {
 		return nil, scimerr.BadRequest(scimerr.InvalidFilter, "cannot parse filter %q: %v", s, err)
 	}
-	return compile(res, parent, expr)
+	return compile(res, parent, expr, values)
 }
 
 // parseSafely turns a parser panic on hostile input into an error.
@@ -93,14 +93,16 @@ type node interface {
 	equalities() []Equality
 }
 
-func compile(res *schema.Resource, parent *schema.Path, expr fp.Expression) (node, error) {
+// compile turns a parsed filter into nodes; values are the literals a template's
+// ordinals stand for (nil when expr holds the literals themselves).
+func compile(res *schema.Resource, parent *schema.Path, expr fp.Expression, values []string) (node, error) {
 	switch e := expr.(type) {
 	case *fp.LogicalExpression:
-		l, err := compile(res, parent, e.Left)
+		l, err := compile(res, parent, e.Left, values)
 		if err != nil {
 			return nil, err
 		}
-		r, err := compile(res, parent, e.Right)
+		r, err := compile(res, parent, e.Right, values)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +111,7 @@ func compile(res *schema.Resource, parent *schema.Path, expr fp.Expression) (nod
 		}
 		return andNode{l, r}, nil
 	case *fp.NotExpression:
-		n, err := compile(res, parent, e.Expression)
+		n, err := compile(res, parent, e.Expression, values)
 		if err != nil {
 			return nil, err
 		}
@@ -125,18 +127,18 @@ func compile(res *schema.Resource, parent *schema.Path, expr fp.Expression) (nod
 		if p.Attr == nil || p.Attr.Type != schema.Complex || !p.Attr.MultiValued || p.Sub != nil {
 			return nil, scimerr.BadRequest(scimerr.InvalidFilter, "value filter on %q, which is not a multi-valued complex attribute", p.String())
 		}
-		inner, err := compile(res, &p, e.ValueFilter)
+		inner, err := compile(res, &p, e.ValueFilter, values)
 		if err != nil {
 			return nil, err
 		}
 		return valuePathNode{path: p, inner: inner}, nil
 	case *fp.AttributeExpression:
-		return compileComparison(res, parent, e)
+		return compileComparison(res, parent, e, values)
 	}
 	return nil, scimerr.BadRequest(scimerr.InvalidFilter, "unsupported expression")
 }
 
-func compileComparison(res *schema.Resource, parent *schema.Path, e *fp.AttributeExpression) (node, error) {
+func compileComparison(res *schema.Resource, parent *schema.Path, e *fp.AttributeExpression, values []string) (node, error) {
 	p, err := resolve(res, parent, e.AttributePath)
 	if err != nil {
 		return nil, err
@@ -152,7 +154,7 @@ func compileComparison(res *schema.Resource, parent *schema.Path, e *fp.Attribut
 		}
 	}
 	op := strings.ToLower(string(e.Operator))
-	value := e.CompareValue
+	value := bind(values, e.CompareValue)
 	if s, ok := value.(string); ok {
 		value = unescape(s)
 	}

@@ -1,7 +1,11 @@
 package filter
 
 import (
+	"reflect"
+	"strings"
 	"testing"
+
+	fp "github.com/scim2/filter-parser/v2"
 
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -30,9 +34,33 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		flt.Match(doc)
-		_ = flt.Equalities()
+		// The parsed template with the request's values bound means what parsing the
+		// filter itself means.
+		direct, err := parseDirect(schema.User, s)
+		if err != nil {
+			t.Fatalf("%q parsed through its template but not directly: %v", s, err)
+		}
+		if flt.Match(doc) != direct.Match(doc) || !reflect.DeepEqual(flt.Equalities(), direct.Equalities()) {
+			t.Fatalf("%q: the template and the direct parse disagree", s)
+		}
 	})
+}
+
+// parseDirect parses a filter without templates, as before they existed.
+func parseDirect(res *schema.Resource, s string) (*Filter, error) {
+	rewritten, err := lenient(strings.TrimSpace(s), true, urnFixer(res))
+	if err != nil {
+		return nil, err
+	}
+	expr, err := parseSafely(func() (fp.Expression, error) { return fp.ParseFilterNumber([]byte(rewritten)) })
+	if err != nil {
+		return nil, err
+	}
+	n, err := compile(res, nil, expr, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{root: n}, nil
 }
 
 // FuzzParsePath: any PATCH path resolves or is refused with 400 invalidPath.
