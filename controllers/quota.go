@@ -44,10 +44,13 @@ func ensureQuotaNamespace(ctx context.Context, c client.Client, labels map[strin
 	switch {
 	case apierrors.IsNotFound(err):
 		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
-		if err := c.Create(ctx, ns); err != nil {
+		// AlreadyExists: created by an earlier reconcile the cache has not seen yet; the
+		// next reconcile checks whose it is.
+		if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, err
+		} else if err == nil {
+			done = append(done, "created quota namespace "+name)
 		}
-		done = append(done, "created quota namespace "+name)
 	case err != nil:
 		return nil, err
 	case ns.Labels[identityv1alpha1.LabelUser] != labels[identityv1alpha1.LabelUser] ||
@@ -64,10 +67,11 @@ func ensureQuotaNamespace(ctx context.Context, c client.Client, labels map[strin
 	case apierrors.IsNotFound(err):
 		rq = &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: QuotaName, Labels: labels},
 			Spec: corev1.ResourceQuotaSpec{Hard: hard}}
-		if err := c.Create(ctx, rq); err != nil {
+		if err := c.Create(ctx, rq); err != nil && !apierrors.IsAlreadyExists(err) {
 			return done, err
+		} else if err == nil {
+			done = append(done, fmt.Sprintf("limited storage in %s to %s", name, quota.String()))
 		}
-		done = append(done, fmt.Sprintf("limited storage in %s to %s", name, quota.String()))
 	case err != nil:
 		return done, err
 	case !equality.Semantic.DeepEqual(rq.Spec.Hard, hard):

@@ -60,7 +60,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgrClient, mgrReader, mgrCache = mgr.GetClient(), mgr.GetAPIReader(), mgr.GetCache()
+	if mgrClient, err = manager.NewSCIMClient(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgrReader, mgrCache = mgr.GetAPIReader(), mgr.GetCache()
 	srv := scimserver.New(mgrClient, mgrReader, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
 		scimserver.Options{RequestsPerSecond: 10000})
 	server = httptest.NewServer(srv.Handler())

@@ -32,6 +32,7 @@ func runManager(args []string) int {
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint, such as :8443; 0 turns it off.")
 	fs.BoolVar(&opts.SecureMetrics, "metrics-secure", true, "Serve metrics over HTTPS behind Kubernetes authentication and authorization.")
 	fs.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz.")
+	fs.StringVar(&opts.PprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof profiles, such as 127.0.0.1:6060; empty turns them off.")
 	fs.BoolVar(&opts.LeaderElection, "leader-elect", false, "Run the controllers on one replica at a time (the SCIM server serves on all).")
 	fs.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's).")
 	fs.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the metrics server.")

@@ -43,6 +43,9 @@ type Options struct {
 	SecureMetrics bool
 	// ProbeAddr serves /healthz and /readyz.
 	ProbeAddr string
+	// PprofAddr serves Go's /debug/pprof profiles; empty turns them off. They expose
+	// the process's memory, so bind them to localhost (kubectl port-forward).
+	PprofAddr string
 	// LeaderElection runs the controllers on one replica at a time.
 	LeaderElection bool
 	// LeaderElectionNamespace holds the Lease; empty means the namespace the pod runs in.
@@ -91,16 +94,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		Scheme:                        Scheme(),
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        opts.ProbeAddr,
+		PprofBindAddress:              opts.PprofAddr,
 		LeaderElection:                opts.LeaderElection,
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOptions(),
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
-		// A client that reads back what it just wrote (Microsoft's tests list users
-		// right after creating them; Entra ID looks a user up before creating it)
-		// must find it: reads wait until the cache has seen this process's writes.
-		Client: client.Options{Cache: &client.CacheOptions{EnableReadYourWritesConsistency: ptr.To(true)}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -116,7 +116,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if scimOpts.ExternalURL == "" {
 			scimOpts.ExternalURL = opts.ExternalURL
 		}
-		srv := scimserver.New(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("scim-operator"),
+		scimClient, err := NewSCIMClient(mgr)
+		if err != nil {
+			return nil, err
+		}
+		srv := scimserver.New(scimClient, mgr.GetAPIReader(), mgr.GetEventRecorder("scim-operator"),
 			ctrl.Log.WithName("scim"), scimOpts)
 		if err := mgr.Add(srv); err != nil {
 			return nil, fmt.Errorf("adding the SCIM server: %w", err)
@@ -140,6 +144,21 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	return mgr, nil
 }
 
+// NewSCIMClient is the SCIM server's client over the manager's cache. The server reads
+// back what it just wrote (Microsoft's tests list users right after creating them; Entra
+// ID looks a user up before creating it): its reads wait until the cache has seen its
+// own writes. It is a client of its own so that they never wait for the controllers'
+// writes, thousands of which may be queued (a 10,000-user cycle showed lookups waiting
+// 300 ms behind them when the two shared one client).
+func NewSCIMClient(mgr ctrl.Manager) (client.Client, error) {
+	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		Cache: &client.CacheOptions{Reader: mgr.GetCache(), EnableReadYourWritesConsistency: ptr.To(true)}})
+	if err != nil {
+		return nil, fmt.Errorf("creating the SCIM server's client: %w", err)
+	}
+	return c, nil
+}
+
 // cacheOptions keeps in memory only the Secrets that hold tenant tokens: a cluster has
 // many Secrets, and a controller has no business holding the others.
 func cacheOptions() cache.Options {
@@ -148,6 +167,9 @@ func cacheOptions() cache.Options {
 	// Of RoleBindings and ResourceQuotas only the operator's own are watched.
 	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
+		// Nothing reads managedFields, which with the per-app status writes can be the
+		// largest part of an identity: they are dropped before the cache keeps objects.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
 			&rbacv1.RoleBinding{}:   {Label: managed},
