@@ -109,6 +109,15 @@ bench: k8s-binaries ## Run the Go benchmarks of the hot paths (filters, PATCH, r
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \
 		./scimserver/filter ./scimserver/patch ./scimserver/benchmarks
 
+LOADTEST_USERS ?= 10000
+LOADTEST_GROUPS ?= 100
+LOADTEST_MEMBERS ?= 1000
+
+.PHONY: loadtest
+loadtest: k8s-binaries ## Entra ID-like load against a local control plane and the manager, with the write ceiling and HTTP floor (figures: bin/loadtest.json).
+	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go run ./hack/loadtest --embedded --users $(LOADTEST_USERS) --groups $(LOADTEST_GROUPS) \
+		--members $(LOADTEST_MEMBERS) --json $(LOCALBIN)/loadtest-$(LOADTEST_USERS).json
+
 .PHONY: newman
 newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.
 $(NEWMAN): hack/newman/package.json hack/newman/package-lock.json

@@ -1,0 +1,111 @@
+// Command loadtest replays an Entra ID-like provisioning cycle against a SCIM tenant and
+// measures it against two baselines taken in the same run: the API server's own write
+// ceiling (the same ScimUsers written straight with a controller-runtime client) and
+// the HTTP floor (a bare net/http handler answering a lookup-sized body).
+//
+// With --embedded it starts everything itself: a local control plane (the envtest
+// binaries `make k8s-binaries` provides), the manager binary as a process of its own
+// (so that its memory is its own), a tenant and a token. See `make loadtest`.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+type config struct {
+	url, token           string
+	users, groups        int
+	members, batch       int
+	concurrency          int
+	embedded             bool
+	jsonOut              string
+	baselineKubeconfig   string
+	baselineNamespace    string
+	managerArgs          []string
+	deactivateEveryNth   int
+	skipIncremental      bool
+	measureRestart       bool
+	lookupSample         int
+	requestTimeout       time.Duration
+	managerReadyTimeout  time.Duration
+	managerStopGraceTime time.Duration
+}
+
+func main() {
+	cfg := config{}
+	flag.StringVar(&cfg.url, "url", "", "Tenant URL (…/scim/NAMESPACE/TENANT/v2); not with --embedded.")
+	flag.StringVar(&cfg.token, "token", "", "Bearer token of the tenant; not with --embedded.")
+	flag.IntVar(&cfg.users, "users", 10000, "Users to provision.")
+	flag.IntVar(&cfg.groups, "groups", 100, "Groups to create and fill.")
+	flag.IntVar(&cfg.members, "members", 1000, "Members per group.")
+	flag.IntVar(&cfg.batch, "batch", 1000, "Members per group PATCH (Entra ID sends batches of members).")
+	flag.IntVar(&cfg.concurrency, "concurrency", 25, "Concurrent requests (Entra ID's is about 25 per tenant).")
+	flag.BoolVar(&cfg.embedded, "embedded", false, "Start a local control plane, the manager and a tenant.")
+	flag.StringVar(&cfg.jsonOut, "json", "", "Also write the results as JSON to this file.")
+	flag.StringVar(&cfg.baselineKubeconfig, "baseline-kubeconfig", "", "Kubeconfig for the direct-write ceiling (default: $KUBECONFIG; with --embedded: the local control plane).")
+	flag.StringVar(&cfg.baselineNamespace, "baseline-namespace", "loadtest-baseline", "Namespace the ceiling's ScimUsers are written to.")
+	flag.IntVar(&cfg.deactivateEveryNth, "deactivate-every", 10, "The incremental cycle deactivates every Nth user.")
+	flag.BoolVar(&cfg.skipIncremental, "skip-incremental", false, "Only the initial cycle.")
+	flag.BoolVar(&cfg.measureRestart, "restart", true, "With --embedded: restart the manager at the end and time it until ready.")
+	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
+	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
+	flag.DurationVar(&cfg.managerReadyTimeout, "ready-timeout", 10*time.Minute, "With --embedded: how long the manager may take to be ready.")
+	flag.Parse()
+	cfg.managerStopGraceTime = 30 * time.Second
+	// The client libraries log through controller-runtime; the tool prints its own figures.
+	ctrllog.SetLogger(logr.Discard())
+	cfg.managerArgs = flag.Args()
+	if err := run(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	var env *environment
+	if cfg.embedded {
+		var err error
+		if env, err = startEnvironment(ctx, cfg); err != nil {
+			return err
+		}
+		defer env.stop()
+		cfg.url, cfg.token, cfg.baselineKubeconfig = env.tenantURL, env.token, env.kubeconfig
+		fmt.Fprintf(out, "manager ready %s after start (empty cluster)\n", env.firstReady.Round(time.Millisecond))
+	}
+	if cfg.url == "" || cfg.token == "" {
+		return fmt.Errorf("--url and --token are required without --embedded")
+	}
+	res := &results{Config: resultConfig{Users: cfg.users, Groups: cfg.groups, Members: cfg.members, Concurrency: cfg.concurrency, Batch: cfg.batch}}
+	sc := newSCIMClient(cfg)
+	if err := initialCycle(ctx, cfg, sc, res, out); err != nil {
+		return err
+	}
+	if !cfg.skipIncremental {
+		incrementalCycle(ctx, cfg, sc, res, out)
+	}
+	lookupsAtScale(ctx, cfg, sc, res, out)
+	if err := baselines(ctx, cfg, res, out); err != nil {
+		return err
+	}
+	if env != nil {
+		res.Manager = env.measure(cfg, out)
+	}
+	res.print(out)
+	if cfg.jsonOut != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(cfg.jsonOut, b, 0o644)
+	}
+	return nil
+}

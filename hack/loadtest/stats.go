@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// op is the measurements of one kind of operation.
+type op struct {
+	Name       string  `json:"name"`
+	Count      int     `json:"count"`
+	Errors     int     `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"perSecond"`
+	P50Millis  float64 `json:"p50Millis"`
+	P95Millis  float64 `json:"p95Millis"`
+	P99Millis  float64 `json:"p99Millis"`
+	FirstError string  `json:"firstError,omitempty"`
+
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (o *op) record(d time.Duration, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lat = append(o.lat, d)
+	if err != nil {
+		o.Errors++
+		if o.FirstError == "" {
+			o.FirstError = err.Error()
+		}
+	}
+}
+
+// finish computes the figures over the phase's wall time.
+func (o *op) finish(wall time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	slices.Sort(o.lat)
+	o.Count = len(o.lat)
+	o.Seconds = wall.Seconds()
+	if wall > 0 {
+		o.PerSecond = float64(o.Count) / wall.Seconds()
+	}
+	q := func(p float64) float64 {
+		if len(o.lat) == 0 {
+			return 0
+		}
+		return float64(o.lat[min(len(o.lat)-1, int(p*float64(len(o.lat))))].Microseconds()) / 1000
+	}
+	o.P50Millis, o.P95Millis, o.P99Millis = q(0.50), q(0.95), q(0.99)
+}
+
+func (o *op) meanMillis() float64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.lat) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range o.lat {
+		sum += d
+	}
+	return float64(sum.Microseconds()) / 1000 / float64(len(o.lat))
+}
+
+// parallel runs f for 0..n-1 on concurrency workers and returns the wall time.
+func parallel(n, concurrency int, f func(i int)) time.Duration {
+	start := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// timed runs f and records its latency and error on o.
+func timed(o *op, f func() error) {
+	start := time.Now()
+	err := f()
+	o.record(time.Since(start), err)
+}
+
+type resultConfig struct {
+	Users       int `json:"users"`
+	Groups      int `json:"groups"`
+	Members     int `json:"members"`
+	Batch       int `json:"batch"`
+	Concurrency int `json:"concurrency"`
+}
+
+type managerFigures struct {
+	ReadyEmptySeconds    float64 `json:"readyEmptySeconds"`
+	PeakRSSMiB           float64 `json:"peakRSSMiB"`
+	RestartReadySeconds  float64 `json:"restartReadySeconds,omitempty"`
+	RestartPeakRSSMiB    float64 `json:"restartPeakRSSMiB,omitempty"`
+	ObjectsAtRestart     int     `json:"objectsAtRestart,omitempty"`
+	ManagerBinaryVersion string  `json:"managerGoVersion,omitempty"`
+}
+
+type results struct {
+	Config resultConfig `json:"config"`
+	Ops    []*op        `json:"operations"`
+	// CreateCeilingRatio is SCIM create throughput over direct API-server writes.
+	CreateCeilingRatio float64 `json:"createCeilingRatio"`
+	// LookupFloorRatio is lookup throughput over a bare HTTP handler's.
+	LookupFloorRatio float64         `json:"lookupFloorRatio"`
+	Manager          *managerFigures `json:"manager,omitempty"`
+}
+
+func (r *results) add(o *op) *op {
+	r.Ops = append(r.Ops, o)
+	return o
+}
+
+func (r *results) get(name string) *op {
+	for _, o := range r.Ops {
+		if o.Name == name {
+			return o
+		}
+	}
+	return &op{}
+}
+
+func (r *results) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%d users, %d groups of %d members, concurrency %d\n\n", r.Config.Users, r.Config.Groups, r.Config.Members, r.Config.Concurrency)
+	fmt.Fprintf(w, "%-26s %8s %7s %9s %9s %9s %9s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms")
+	for _, o := range r.Ops {
+		fmt.Fprintf(w, "%-26s %8d %7d %9.1f %9.2f %9.2f %9.2f\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis)
+	}
+	fmt.Fprintf(w, "\nSCIM create / direct API-server write ceiling: %.2f\n", r.CreateCeilingRatio)
+	fmt.Fprintf(w, "userName lookup / bare HTTP floor:             %.2f\n", r.LookupFloorRatio)
+	if m := r.Manager; m != nil {
+		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), peak RSS %.0f MiB", m.ReadyEmptySeconds, m.PeakRSSMiB)
+		if m.RestartReadySeconds > 0 {
+			fmt.Fprintf(w, "; restarted with %d identities: ready in %.1fs, peak RSS %.0f MiB", m.ObjectsAtRestart, m.RestartReadySeconds, m.RestartPeakRSSMiB)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, o := range r.Ops {
+		if o.FirstError != "" {
+			fmt.Fprintf(w, "first error of %s: %s\n", o.Name, o.FirstError)
+		}
+	}
+}
