@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -78,6 +80,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 		defer env.stop()
+		// An interrupted run must not leave kube-apiserver, etcd and the manager behind.
+		go func() {
+			signals := make(chan os.Signal, 1)
+			signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+			<-signals
+			env.stop()
+			os.Exit(130)
+		}()
 		cfg.url, cfg.token, cfg.baselineKubeconfig = env.tenantURL, env.token, env.kubeconfig
 		fmt.Fprintf(out, "manager ready %s after start (empty cluster)\n", env.firstReady.Round(time.Millisecond))
 	}
