@@ -102,8 +102,6 @@ func Hash(doc any) string {
 type Connector interface {
 	DeliverUser(ctx context.Context, doc UserDocument, remoteID string) (string, error)
 	DeliverGroup(ctx context.Context, doc GroupDocument, remoteID string) (string, error)
-	// SyncsGroups says whether the app receives groups as well as users.
-	SyncsGroups() bool
 }
 
 // RefusedError is an app's refusal that a retry would meet again (a 4xx other than

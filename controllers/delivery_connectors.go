@@ -36,8 +36,11 @@ const (
 // connectorCache builds each app's connector from its spec and Secret, and reuses it.
 type connectorCache struct {
 	reader client.Reader // the API server: app Secrets are not in the cache
-	mu     sync.Mutex
-	byApp  map[types.NamespacedName]cachedConnector
+	// http is shared by every connector, so that a connector rebuilt for a fresh Secret
+	// keeps the pooled connections; a context timeout bounds each delivery.
+	http  *http.Client
+	mu    sync.Mutex
+	byApp map[types.NamespacedName]cachedConnector
 }
 
 type cachedConnector struct {
@@ -48,6 +51,12 @@ type cachedConnector struct {
 }
 
 // get returns the app's connector and the timeout of one delivery.
+func newConnectorCache(reader client.Reader) *connectorCache {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = perAppConcurrency
+	return &connectorCache{reader: reader, http: &http.Client{Transport: transport}, byApp: map[types.NamespacedName]cachedConnector{}}
+}
+
 func (c *connectorCache) get(ctx context.Context, app *identityv1alpha1.DownstreamApp) (connectors.Connector, time.Duration, error) {
 	key := client.ObjectKeyFromObject(app)
 	c.mu.Lock()
@@ -73,8 +82,7 @@ func (c *connectorCache) forget(app types.NamespacedName) {
 }
 
 func (c *connectorCache) build(ctx context.Context, app *identityv1alpha1.DownstreamApp) (connectors.Connector, time.Duration, error) {
-	// Connections are pooled per app; a timeout bounds each delivery (set per request).
-	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	httpClient := c.http
 	switch {
 	case app.Spec.Webhook != nil:
 		secret, err := secretValue(ctx, c.reader, app.Namespace, app.Spec.Webhook.SecretRef.Name, keyWebhookSecret)
@@ -92,8 +100,7 @@ func (c *connectorCache) build(ctx context.Context, app *identityv1alpha1.Downst
 			return nil, 0, err
 		}
 		return &scimclient.Client{BaseURL: app.Spec.SCIM.BaseURL, Token: string(token), HTTP: httpClient,
-			RoleAttribute: app.Spec.SCIM.RoleAttribute, QuotaAttribute: app.Spec.SCIM.QuotaAttribute,
-			Groups: app.Spec.SCIM.Groups == identityv1alpha1.SyncGroups}, scimConnectorTimeout, nil
+			RoleAttribute: app.Spec.SCIM.RoleAttribute, QuotaAttribute: app.Spec.SCIM.QuotaAttribute}, scimConnectorTimeout, nil
 	}
 	return nil, 0, fmt.Errorf("no connector: set webhook or scim")
 }

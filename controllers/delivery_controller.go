@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -66,11 +65,8 @@ func (r *DeliveryReconciler) Reconcile(ctx context.Context, key deliveryKey) (ct
 		return r.reconcileGroup(ctx, key, app)
 	}
 	user := &identityv1alpha1.ScimUser{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, user); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.state.forget(key)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if found, err := r.getIdentity(ctx, key, user); !found {
+		return ctrl.Result{}, err
 	}
 	if user.Spec.TenantRef.Name != app.Spec.TenantRef.Name {
 		return ctrl.Result{}, nil
@@ -94,15 +90,22 @@ func (r *DeliveryReconciler) Reconcile(ctx context.Context, key deliveryKey) (ct
 	return r.sync(ctx, key, app, user, entry, hash, doc.Event, deliver)
 }
 
+// getIdentity reads the key's user or group; one that is gone is forgotten.
+func (r *DeliveryReconciler) getIdentity(ctx context.Context, key deliveryKey, obj client.Object) (bool, error) {
+	err := r.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, obj)
+	if apierrors.IsNotFound(err) {
+		r.state.forget(key)
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (r *DeliveryReconciler) reconcileGroup(ctx context.Context, key deliveryKey, app *identityv1alpha1.DownstreamApp) (ctrl.Result, error) {
 	group := &identityv1alpha1.ScimGroup{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: key.Name}, group); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.state.forget(key)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if found, err := r.getIdentity(ctx, key, group); !found {
+		return ctrl.Result{}, err
 	}
-	if group.Spec.TenantRef.Name != app.Spec.TenantRef.Name || app.Spec.SCIM == nil || app.Spec.SCIM.Groups != identityv1alpha1.SyncGroups {
+	if group.Spec.TenantRef.Name != app.Spec.TenantRef.Name || !app.SyncsGroups() {
 		return ctrl.Result{}, nil
 	}
 	remoteIDOf := func(userID string) string {
@@ -194,9 +197,9 @@ func (r *DeliveryReconciler) sync(ctx context.Context, key deliveryKey, app *ide
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	newRemoteID, err := deliver(dctx, conn, remoteID)
 	cancel()
-	deliveryDuration.WithLabelValues(key.Namespace + "/" + key.App).Observe(time.Since(start).Seconds())
+	appLabel := key.app().String()
+	deliveryDuration.WithLabelValues(appLabel).Observe(time.Since(start).Seconds())
 	now := metav1.Now()
-	appLabel := key.Namespace + "/" + key.App
 	switch {
 	case err == nil:
 		deliveriesTotal.WithLabelValues(appLabel, key.Kind, outcomeDelivered).Inc()
@@ -272,7 +275,7 @@ func appFieldManager(app string) string {
 // identity, of a group (membership moves users in and out of a scope), or of an app.
 func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.state = newDeliveryState()
-	r.connectors = &connectorCache{reader: r.APIReader, byApp: map[types.NamespacedName]cachedConnector{}}
+	r.connectors = newConnectorCache(r.APIReader)
 	if r.APIReader == nil {
 		return errors.New("DeliveryReconciler needs an APIReader")
 	}
@@ -313,7 +316,7 @@ func (r *DeliveryReconciler) keysOfUser(ctx context.Context, o client.Object) []
 		keys = append(keys, deliveryKey{Namespace: user.Namespace, App: app.Name, Kind: kindUser, Name: user.Name})
 		// A group lists its members by the app's ids: a user's first delivery may
 		// complete its groups.
-		if app.Spec.SCIM != nil && app.Spec.SCIM.Groups == identityv1alpha1.SyncGroups {
+		if app.SyncsGroups() {
 			for _, g := range user.Status.Groups {
 				keys = append(keys, deliveryKey{Namespace: user.Namespace, App: app.Name, Kind: kindGroup, Name: g.ID})
 			}
@@ -326,7 +329,7 @@ func (r *DeliveryReconciler) keysOfGroup(ctx context.Context, o client.Object) [
 	group := o.(*identityv1alpha1.ScimGroup)
 	var keys []deliveryKey
 	for _, app := range r.appsOf(ctx, group.Namespace, group.Spec.TenantRef.Name) {
-		if app.Spec.SCIM != nil && app.Spec.SCIM.Groups == identityv1alpha1.SyncGroups {
+		if app.SyncsGroups() {
 			keys = append(keys, deliveryKey{Namespace: group.Namespace, App: app.Name, Kind: kindGroup, Name: group.Name})
 		}
 	}
@@ -336,7 +339,6 @@ func (r *DeliveryReconciler) keysOfGroup(ctx context.Context, o client.Object) [
 // keysOfApp is every identity of the app's tenant: a new or changed app compares them all.
 func (r *DeliveryReconciler) keysOfApp(ctx context.Context, o client.Object) []deliveryKey {
 	app := o.(*identityv1alpha1.DownstreamApp)
-	r.connectors.forget(client.ObjectKeyFromObject(app))
 	if !app.DeletionTimestamp.IsZero() {
 		return nil
 	}
@@ -348,7 +350,7 @@ func (r *DeliveryReconciler) keysOfApp(ctx context.Context, o client.Object) []d
 			keys = append(keys, deliveryKey{Namespace: app.Namespace, App: app.Name, Kind: kindUser, Name: u.Name})
 		}
 	}
-	if app.Spec.SCIM != nil && app.Spec.SCIM.Groups == identityv1alpha1.SyncGroups {
+	if app.SyncsGroups() {
 		var groups identityv1alpha1.ScimGroupList
 		if err := r.List(ctx, &groups, client.InNamespace(app.Namespace), client.MatchingFields{index.GroupTenant: app.Spec.TenantRef.Name},
 			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err == nil {

@@ -89,8 +89,7 @@ func desiredUserDocument(app *identityv1alpha1.DownstreamApp, user *identityv1al
 func desiredGroupDocument(app *identityv1alpha1.DownstreamApp, group *identityv1alpha1.ScimGroup, remoteIDOf func(userID string) string) (doc connectors.GroupDocument, ok bool) {
 	delivered := appEntry(group.Status.Apps, app.Name) != nil
 	doc = connectors.GroupDocument{ID: group.Name, DisplayName: group.Spec.DisplayName, ExternalID: group.Spec.ExternalID}
-	_, retained := group.Annotations[identityv1alpha1.AnnotationDeletedAt]
-	if retained || !group.DeletionTimestamp.IsZero() || !groupInScope(app, group) {
+	if deletedByIdP(group) || !groupInScope(app, group) {
 		doc.Event = connectors.EventDelete
 		return doc, delivered
 	}

@@ -50,6 +50,12 @@ func backoff(failures int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())) //nolint:gosec // jitter, not a secret
 }
 
+// upTo is a random wait below d, so that identities waiting on one app do not all
+// come back in the same instant.
+func upTo(d time.Duration) time.Duration {
+	return time.Duration(rand.Int64N(int64(d))) //nolint:gosec // jitter, not a secret
+}
+
 // appHealth is what the delivery controller knows of one app between reconciles. It is
 // memory only: after a restart every identity is compared with its status again.
 type appHealth struct {
@@ -96,14 +102,14 @@ func (s *deliveryState) acquire(key deliveryKey) (release func(), wait time.Dura
 	a := s.app(key.app())
 	if until := time.Until(a.downUntil); until > 0 {
 		s.mu.Unlock()
-		return nil, until + time.Duration(rand.Int64N(int64(time.Second))) //nolint:gosec // jitter
+		return nil, until + upTo(time.Second)
 	}
 	s.mu.Unlock()
 	select {
 	case a.slots <- struct{}{}:
 		return func() { <-a.slots }, 0
 	default:
-		return nil, 200*time.Millisecond + time.Duration(rand.Int64N(int64(300*time.Millisecond))) //nolint:gosec // jitter
+		return nil, 200*time.Millisecond + upTo(300*time.Millisecond)
 	}
 }
 
@@ -189,7 +195,7 @@ func (s *deliveryState) unavailable(key deliveryKey, msg string, hint time.Durat
 		a.downUntil = time.Now().Add(max(min(backoff(a.failures-outageThreshold+1), probeMax), hint))
 		// The whole app is down: its identities wait for it, not for their own backoff,
 		// so that all of them follow soon after it is back.
-		return time.Until(a.downUntil) + time.Duration(rand.Int64N(int64(time.Second))) //nolint:gosec // jitter
+		return time.Until(a.downUntil) + upTo(time.Second)
 	}
 	return max(backoff(a.retries[key]), hint)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -64,16 +65,15 @@ func (r *DownstreamAppReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	before := app.DeepCopy()
 	ready := r.readiness(ctx, app)
 	counts := r.Deliveries.state.counts(req.NamespacedName)
-	appLabel := req.Namespace + "/" + req.Name
-	deliveryIdentities.WithLabelValues(appLabel, "synced").Set(float64(counts.synced))
-	deliveryIdentities.WithLabelValues(appLabel, "pending").Set(float64(counts.pending))
-	deliveryIdentities.WithLabelValues(appLabel, "failed").Set(float64(counts.failed))
+	for state, n := range map[string]int32{"synced": counts.synced, "pending": counts.pending, "failed": counts.failed} {
+		deliveryIdentities.WithLabelValues(req.String(), state).Set(float64(n))
+	}
 
 	app.Status.ObservedGeneration = app.Generation
 	app.Status.Connector = app.ConnectorType()
 	app.Status.Synced, app.Status.Pending, app.Status.Failed = ptr.To(counts.synced), ptr.To(counts.pending), ptr.To(counts.failed)
 	app.Status.LastError = truncate(counts.lastError, 1024)
-	if ready.Status == "True" && counts.down {
+	if ready.Status == metav1.ConditionTrue && counts.down {
 		ready = conditionFalse(identityv1alpha1.ConditionReady, ReasonAppDown, "the app does not answer: "+truncate(counts.lastError, 512))
 	}
 	delivered := conditionTrue(identityv1alpha1.ConditionDelivered, ReasonAllDelivered, fmt.Sprintf("%d identities synced", counts.synced))
@@ -89,7 +89,7 @@ func (r *DownstreamAppReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := patchStatusIfChanged(ctx, r.Client, before, app, func(a *identityv1alpha1.DownstreamApp) any { return a.Status }); err != nil {
 		return ctrl.Result{}, err
 	}
-	if counts.pending > 0 || ready.Status != "True" {
+	if counts.pending > 0 || ready.Status != metav1.ConditionTrue {
 		return ctrl.Result{RequeueAfter: appStatusRefresh}, nil
 	}
 	return ctrl.Result{RequeueAfter: appStatusSettled}, nil
@@ -139,9 +139,7 @@ func (r *DownstreamAppReconciler) finalize(ctx context.Context, app *identityv1a
 	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Name}
 	r.Deliveries.state.drop(key)
 	r.Deliveries.connectors.forget(key)
-	for _, state := range []string{"synced", "pending", "failed"} {
-		deliveryIdentities.DeleteLabelValues(app.Namespace+"/"+app.Name, state)
-	}
+	deliveryIdentities.DeletePartialMatch(prometheus.Labels{"app": key.String()})
 	controllerutil.RemoveFinalizer(app, identityv1alpha1.FinalizerCleanup)
 	return client.IgnoreNotFound(r.Update(ctx, app))
 }

@@ -167,11 +167,11 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		fmt.Sprintf("%q is bound to ClusterRole %s in %s", subject, clusterRole, e.Workspace)), 0, nil
 }
 
-// deletedByIdP: the identity provider deleted the user, whether the object is going
-// (onDelete: Delete) or kept (Retain).
-func deletedByIdP(user *identityv1alpha1.ScimUser) bool {
-	_, retained := user.Annotations[identityv1alpha1.AnnotationDeletedAt]
-	return retained || !user.DeletionTimestamp.IsZero()
+// deletedByIdP: the identity provider deleted the user or group, whether the object is
+// going (onDelete: Delete) or kept (Retain).
+func deletedByIdP(obj client.Object) bool {
+	_, retained := obj.GetAnnotations()[identityv1alpha1.AnnotationDeletedAt]
+	return retained || !obj.GetDeletionTimestamp().IsZero()
 }
 
 // hasAccess: an active user that the identity provider has not deleted.

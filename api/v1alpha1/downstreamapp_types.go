@@ -193,6 +193,12 @@ func (a *DownstreamApp) ConnectorType() ConnectorType {
 	return ConnectorWebhook
 }
 
+// SyncsGroups says whether the app receives groups as well as users (a SCIM connector
+// with groups: Sync).
+func (a *DownstreamApp) SyncsGroups() bool {
+	return a.Spec.SCIM != nil && a.Spec.SCIM.Groups == SyncGroups
+}
+
 // +kubebuilder:object:root=true
 
 // DownstreamAppList is a list of DownstreamApps.

@@ -88,7 +88,6 @@ func checkServiceProviderConfig(ctx context.Context, client *http.Client, url, t
 		Patch   struct {
 			Supported bool `json:"supported"`
 		} `json:"patch"`
-		Status string `json:"status"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
 		return "", fmt.Errorf("status %d, body is not SCIM JSON: %w", resp.StatusCode, err)

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,14 +27,9 @@ type Client struct {
 	// the quota in bytes: a core attribute ("title") or an extension attribute given
 	// as its full path (urn:…:User:role). Empty: not sent.
 	RoleAttribute, QuotaAttribute string
-	// Groups provisions groups as well as users.
-	Groups bool
 }
 
 var _ connectors.Connector = (*Client)(nil)
-
-// SyncsGroups says whether groups are provisioned.
-func (c *Client) SyncsGroups() bool { return c.Groups }
 
 // DeliverUser creates, replaces or deletes the user in the app. Before creating it looks
 // the userName up, so that an operator that restarted between the app's create and its
@@ -199,6 +195,6 @@ func (c *Client) do(ctx context.Context, method, path string, body, into any) er
 }
 
 func isNotFound(err error) bool {
-	r, ok := err.(*connectors.RefusedError)
-	return ok && r.Status == http.StatusNotFound
+	var r *connectors.RefusedError
+	return errors.As(err, &r) && r.Status == http.StatusNotFound
 }

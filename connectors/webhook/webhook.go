@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,6 +55,22 @@ func Verify(secret []byte, timestamp, signature string, body []byte, now time.Ti
 		return errors.New("signature does not match")
 	}
 	return nil
+}
+
+// maxBody bounds the body VerifyRequest reads: a delivery is one identity's document.
+const maxBody = 1 << 20
+
+// VerifyRequest reads a delivery's body and verifies its signature and timestamp: what a
+// Go receiver calls before it trusts the body.
+func VerifyRequest(r *http.Request, secret []byte, now time.Time, tolerance time.Duration) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("reading the body: %w", err)
+	}
+	if err := Verify(secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, now, tolerance); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // Client delivers to one webhook URL.
@@ -96,10 +113,7 @@ func (c *Client) DeliverUser(ctx context.Context, doc connectors.UserDocument, _
 }
 
 // DeliverGroup is not part of the webhook contract: groups reach a webhook app as the
-// users' group lists and the app's scope.
+// users' group lists and the app's scope, so the delivery controller never calls it.
 func (c *Client) DeliverGroup(context.Context, connectors.GroupDocument, string) (string, error) {
 	return "", nil
 }
-
-// SyncsGroups is false: see DeliverGroup.
-func (c *Client) SyncsGroups() bool { return false }

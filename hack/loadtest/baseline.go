@@ -95,7 +95,7 @@ func httpFloor(ctx context.Context, cfg config, res *results, out io.Writer) {
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()
-	bare := &scimClient{base: srv.URL, token: "x", http: newSCIMClient(cfg).http}
+	bare := &scimClient{base: srv.URL, token: "x", http: sc.http}
 	floor := res.add(&op{Name: "bare HTTP handler"})
 	wall := parallel(cfg.lookupSample, cfg.concurrency, func(int) {
 		timed(floor, func() error { return bare.do(ctx, http.MethodGet, "/", nil, http.StatusOK, nil) })

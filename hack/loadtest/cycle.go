@@ -73,8 +73,8 @@ type listResponse struct {
 }
 
 // initialCycle is Entra ID's first cycle: each user looked up, then created; groups
-// created, then filled by PATCHes of batch members.
-func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) error {
+// created, then filled by PATCHes of batch members. It returns the users' SCIM ids.
+func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) []string {
 	lookup, create := res.add(&op{Name: "user lookup (absent)"}), res.add(&op{Name: "user create"})
 	ids := make([]string, cfg.users)
 	wall := parallel(cfg.users, cfg.concurrency, func(i int) {
@@ -140,15 +140,12 @@ func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results,
 	})
 	groupFill.finish(wall)
 	fmt.Fprintf(out, "groups: %d created and filled with %d members in %s\n", cfg.groups, cfg.members, wall.Round(time.Millisecond))
-	userIDs = ids
-	return nil
+	return ids
 }
 
-// userIDs are the SCIM ids of the users the initial cycle created, by index.
-var userIDs []string
-
-// incrementalCycle is a later cycle: attribute updates, then deactivations.
-func incrementalCycle(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) {
+// incrementalCycle is a later cycle over the users the initial one created: attribute
+// updates, then deactivations.
+func incrementalCycle(ctx context.Context, cfg config, sc *scimClient, userIDs []string, res *results, out io.Writer) {
 	update := res.add(&op{Name: "user PATCH (update)"})
 	wall := parallel(cfg.users, cfg.concurrency, func(i int) {
 		timed(update, func() error {

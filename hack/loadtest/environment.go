@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,8 @@ import (
 const (
 	tenantNamespace = "loadtest"
 	tenantName      = "loadtest"
+	// managerGrace is the time a stopping manager gets, as the chart's pod does.
+	managerGrace = 30 * time.Second
 )
 
 // environment is a local control plane with the manager binary running against it.
@@ -74,7 +75,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return e, fmt.Errorf("building the manager: %v\n%s", err, out)
 	}
-	scimAddr := freeAddr()
+	scimAddr := testenv.FreeAddr()
 	e.tenantURL = "http://" + scimAddr + "/scim/" + tenantNamespace + "/" + tenantName + "/v2"
 	args := append([]string{"--scim-bind-address=" + scimAddr, "--metrics-bind-address=0", "--external-url=http://" + scimAddr,
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
@@ -113,7 +114,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 }
 
 func startManager(bin string, args []string, kubeconfig, dir string) (*process, error) {
-	p := &process{probeAddr: freeAddr(), done: make(chan error, 1)}
+	p := &process{probeAddr: testenv.FreeAddr(), done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, append(args, "--health-probe-bind-address="+p.probeAddr)...)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano())))
@@ -182,7 +183,7 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	if !cfg.measureRestart {
 		return m
 	}
-	e.mgr.stop(cfg.managerStopGraceTime)
+	e.mgr.stop(managerGrace)
 	bin, args := e.mgr.cmd.Path, e.mgr.cmd.Args[1:len(e.mgr.cmd.Args)-1]
 	start := time.Now()
 	var err error
@@ -204,7 +205,7 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 
 func (e *environment) stop() {
 	if e.mgr != nil {
-		e.mgr.stop(30 * time.Second)
+		e.mgr.stop(managerGrace)
 	}
 	if e.env != nil {
 		_ = e.env.Stop()
@@ -212,13 +213,4 @@ func (e *environment) stop() {
 	if e.dir != "" && os.Getenv("LOADTEST_KEEP") == "" {
 		_ = os.RemoveAll(e.dir)
 	}
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close() //nolint:errcheck // freed for the manager
-	return l.Addr().String()
 }

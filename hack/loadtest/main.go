@@ -24,22 +24,21 @@ import (
 )
 
 type config struct {
-	url, token           string
-	users, groups        int
-	members, batch       int
-	concurrency          int
-	embedded             bool
-	jsonOut              string
-	baselineKubeconfig   string
-	baselineNamespace    string
-	managerArgs          []string
-	deactivateEveryNth   int
-	skipIncremental      bool
-	measureRestart       bool
-	lookupSample         int
-	requestTimeout       time.Duration
-	managerReadyTimeout  time.Duration
-	managerStopGraceTime time.Duration
+	url, token          string
+	users, groups       int
+	members, batch      int
+	concurrency         int
+	embedded            bool
+	jsonOut             string
+	baselineKubeconfig  string
+	baselineNamespace   string
+	managerArgs         []string
+	deactivateEveryNth  int
+	skipIncremental     bool
+	measureRestart      bool
+	lookupSample        int
+	requestTimeout      time.Duration
+	managerReadyTimeout time.Duration
 }
 
 func main() {
@@ -62,7 +61,6 @@ func main() {
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
 	flag.DurationVar(&cfg.managerReadyTimeout, "ready-timeout", 10*time.Minute, "With --embedded: how long the manager may take to be ready.")
 	flag.Parse()
-	cfg.managerStopGraceTime = 30 * time.Second
 	// The client libraries log through controller-runtime; the tool prints its own figures.
 	ctrllog.SetLogger(logr.Discard())
 	cfg.managerArgs = flag.Args()
@@ -96,11 +94,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	res := &results{Config: resultConfig{Users: cfg.users, Groups: cfg.groups, Members: cfg.members, Concurrency: cfg.concurrency, Batch: cfg.batch}}
 	sc := newSCIMClient(cfg)
-	if err := initialCycle(ctx, cfg, sc, res, out); err != nil {
-		return err
-	}
+	userIDs := initialCycle(ctx, cfg, sc, res, out)
 	if !cfg.skipIncremental {
-		incrementalCycle(ctx, cfg, sc, res, out)
+		incrementalCycle(ctx, cfg, sc, userIDs, res, out)
 	}
 	lookupsAtScale(ctx, cfg, sc, res, out)
 	if err := baselines(ctx, cfg, res, out); err != nil {

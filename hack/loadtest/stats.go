@@ -101,12 +101,11 @@ type resultConfig struct {
 }
 
 type managerFigures struct {
-	ReadyEmptySeconds    float64 `json:"readyEmptySeconds"`
-	PeakRSSMiB           float64 `json:"peakRSSMiB"`
-	RestartReadySeconds  float64 `json:"restartReadySeconds,omitempty"`
-	RestartPeakRSSMiB    float64 `json:"restartPeakRSSMiB,omitempty"`
-	ObjectsAtRestart     int     `json:"objectsAtRestart,omitempty"`
-	ManagerBinaryVersion string  `json:"managerGoVersion,omitempty"`
+	ReadyEmptySeconds   float64 `json:"readyEmptySeconds"`
+	PeakRSSMiB          float64 `json:"peakRSSMiB"`
+	RestartReadySeconds float64 `json:"restartReadySeconds,omitempty"`
+	RestartPeakRSSMiB   float64 `json:"restartPeakRSSMiB,omitempty"`
+	ObjectsAtRestart    int     `json:"objectsAtRestart,omitempty"`
 }
 
 type results struct {

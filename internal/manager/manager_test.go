@@ -3,7 +3,6 @@ package manager_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -11,16 +10,6 @@ import (
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/testenv"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // TestProbesAndLeaderElection starts the manager as the Deployment runs it, with leader
 // election on, and checks that it reports healthy and, once its caches are synced, ready.
@@ -31,7 +20,7 @@ func TestProbesAndLeaderElection(t *testing.T) {
 	}
 	defer func() { _ = env.Stop() }()
 
-	probeAddr := freeAddr(t)
+	probeAddr := testenv.FreeAddr()
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, cfg, manager.Options{
 		MetricsAddr:             "0",

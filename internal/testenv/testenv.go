@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -137,6 +138,18 @@ func FillAggregatedRoles(ctx context.Context, c client.Client) error {
 func StartQuiet() (*envtest.Environment, *rest.Config, error) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapcore.ErrorLevel)))
 	return Start()
+}
+
+// FreeAddr is a loopback address with a port nothing listens on, for a server a test
+// starts (a listener on port 0 that is closed again). It panics if the loopback
+// interface cannot be listened on, where no test could run anyway.
+func FreeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("listening on the loopback interface: %v", err))
+	}
+	defer l.Close() //nolint:errcheck // freed for the caller's server
+	return l.Addr().String()
 }
 
 // SharedDir is the folder of third-party conformance data (peer test suites) that

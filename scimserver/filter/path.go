@@ -2,7 +2,6 @@ package filter
 
 import (
 	"strings"
-	"sync"
 
 	fp "github.com/scim2/filter-parser/v2"
 
@@ -25,30 +24,19 @@ type PatchPath struct {
 // paths keeps resolved PATCH paths: identity providers send the same few over and over
 // (Entra ID's `emails[type eq "work"].value`), and parsing one costs hundreds of
 // microseconds. Bounded like the filter templates.
-var paths = struct {
-	sync.Mutex
-	m map[templateKey]PatchPath
-}{m: map[templateKey]PatchPath{}}
+var paths parseCache[PatchPath]
 
 // ParsePath parses and resolves a PATCH path for the resource type.
 func ParsePath(res *schema.Resource, s string) (PatchPath, error) {
-	key := templateKey{res: res, template: s}
-	paths.Lock()
-	p, hit := paths.m[key]
-	paths.Unlock()
-	if hit {
+	key := parseKey{res: res, text: s}
+	if p, hit := paths.get(key); hit {
 		return p, nil
 	}
 	p, err := parsePath(res, s)
 	if err != nil {
 		return p, err
 	}
-	paths.Lock()
-	if len(paths.m) >= templateCacheSize {
-		paths.m = map[templateKey]PatchPath{}
-	}
-	paths.m[key] = p
-	paths.Unlock()
+	paths.put(key, p)
 	return p, nil
 }
 

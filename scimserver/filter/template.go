@@ -3,7 +3,6 @@ package filter
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	fp "github.com/scim2/filter-parser/v2"
@@ -18,19 +17,7 @@ import (
 // ("0", "1", …), the parsed template is kept, and each request's values are bound when
 // the template is compiled.
 
-// templateCacheSize bounds the kept templates; past it the cache starts over, so that
-// hostile distinct filters cannot grow it.
-const templateCacheSize = 4096
-
-type templateKey struct {
-	res      *schema.Resource
-	template string
-}
-
-var templates = struct {
-	sync.Mutex
-	m map[templateKey]fp.Expression
-}{m: map[templateKey]fp.Expression{}}
+var templates parseCache[fp.Expression]
 
 // literals replaces the content of every string literal of a filter (as the lenient
 // pass leaves it: values quoted, escapes kept) by its ordinal, and returns the contents.
@@ -78,23 +65,15 @@ func parseTemplate(res *schema.Resource, rewritten string) (fp.Expression, []str
 		expr, err := parseSafely(func() (fp.Expression, error) { return fp.ParseFilterNumber([]byte(rewritten)) })
 		return expr, nil, err
 	}
-	key := templateKey{res: res, template: template}
-	templates.Lock()
-	expr, hit := templates.m[key]
-	templates.Unlock()
-	if hit {
+	key := parseKey{res: res, text: template}
+	if expr, hit := templates.get(key); hit {
 		return expr, values, nil
 	}
 	expr, err := parseSafely(func() (fp.Expression, error) { return fp.ParseFilterNumber([]byte(template)) })
 	if err != nil {
 		return nil, nil, err
 	}
-	templates.Lock()
-	if len(templates.m) >= templateCacheSize {
-		templates.m = map[templateKey]fp.Expression{}
-	}
-	templates.m[key] = expr
-	templates.Unlock()
+	templates.put(key, expr)
 	return expr, values, nil
 }
 

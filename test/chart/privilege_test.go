@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -181,7 +180,7 @@ func startManagerAs(t *testing.T, user string, dep *unstructured.Unstructured) *
 	kubeconfigPath := writeTemp(t, "kubeconfig", kubeconfig)
 	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-	scimAddr, probeAddr, metricsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	scimAddr, probeAddr, metricsAddr := testenv.FreeAddr(), testenv.FreeAddr(), testenv.FreeAddr()
 	// Later flags win: the pod's ports become free local ones, and out of cluster the
 	// Lease namespace cannot be read from the pod's ServiceAccount.
 	args = append(args, "--scim-bind-address="+scimAddr, "--health-probe-bind-address="+probeAddr,
@@ -241,16 +240,6 @@ func (p *managerProcess) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the manager did not stop within the pod's grace period:\n%s", p.logTail())
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close() //nolint:errcheck // freed for the manager
-	return l.Addr().String()
 }
 
 func secretToken(t *testing.T, s *unstructured.Unstructured) string {
@@ -386,8 +375,8 @@ func newHookReceiver(t *testing.T, g *WithT) *hookReceiver {
 	h := &hookReceiver{byUser: map[string][]string{}}
 	const secret = "a-webhook-secret-for-the-flow"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify([]byte(secret), r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+		body, err := webhook.VerifyRequest(r, []byte(secret), time.Now(), time.Minute)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -638,18 +627,17 @@ func permission(group, resource, subresource, verb string) string {
 // ServiceAccount into group/resource:verb permissions.
 func grantedTo(t *testing.T, objs []*unstructured.Unstructured, namespace, serviceAccount string) []string {
 	t.Helper()
+	g := NewWithT(t)
 	roles := map[string][]rbacv1.PolicyRule{}
 	var bound []string
 	for _, o := range objs {
 		switch o.GetKind() {
 		case "ClusterRole", "Role":
 			var r rbacv1.ClusterRole
-			g := NewWithT(t)
 			g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &r)).To(Succeed())
 			roles[o.GetKind()+"/"+o.GetName()] = r.Rules
 		case "ClusterRoleBinding", "RoleBinding":
 			var b rbacv1.RoleBinding
-			g := NewWithT(t)
 			g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &b)).To(Succeed())
 			if slices.ContainsFunc(b.Subjects, func(s rbacv1.Subject) bool {
 				return s.Kind == rbacv1.ServiceAccountKind && s.Name == serviceAccount && s.Namespace == namespace
@@ -661,17 +649,24 @@ func grantedTo(t *testing.T, objs []*unstructured.Unstructured, namespace, servi
 	var granted []string
 	for _, role := range bound {
 		for _, r := range roles[role] {
-			for _, group := range r.APIGroups {
-				for _, res := range r.Resources {
-					for _, verb := range r.Verbs {
-						granted = append(granted, permission(group, res, "", verb))
-					}
-				}
-			}
+			granted = append(granted, permissionsOf(r)...)
 		}
 	}
 	if len(granted) == 0 {
 		t.Fatal("the chart grants its ServiceAccount nothing")
 	}
 	return granted
+}
+
+// permissionsOf expands one rule into its group/resource:verb permissions.
+func permissionsOf(r rbacv1.PolicyRule) []string {
+	var out []string
+	for _, group := range r.APIGroups {
+		for _, res := range r.Resources {
+			for _, verb := range r.Verbs {
+				out = append(out, permission(group, res, "", verb))
+			}
+		}
+	}
+	return out
 }

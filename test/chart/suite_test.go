@@ -101,11 +101,13 @@ func thirdPartyCRDs() string {
 
 // apply server-side applies objects as Helm 4 installs them, creating their namespaces.
 func apply(ctx context.Context, objs []*unstructured.Unstructured) error {
+	namespaces := map[string]bool{}
 	for _, o := range objs {
-		if ns := o.GetNamespace(); ns != "" {
+		if ns := o.GetNamespace(); ns != "" && !namespaces[ns] {
 			if err := ensureNamespace(ctx, ns, "helm-namespaces", nil); err != nil {
 				return err
 			}
+			namespaces[ns] = true
 		}
 		if err := admin.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("helm"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("%s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)

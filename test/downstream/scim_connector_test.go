@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"testing"
@@ -94,7 +93,8 @@ func TestSCIMConnectorConvergesAcrossARestart(t *testing.T) {
 	}
 	g := NewWithT(t)
 	ctx := context.Background()
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr()
+	scimBase = "http://" + addr + "/scim/target/app/v2"
 	for _, ns := range []string{"source", "target"} {
 		g.Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
 	}
@@ -201,6 +201,7 @@ func appUsers(g Gomega) map[string]string {
 	return out
 }
 
+// scimBase is the app's tenant URL, on the address the operator serves.
 var scimBase string
 
 func scimGet(g Gomega, path string) map[string]any {
@@ -214,15 +215,4 @@ func scimGet(g Gomega, path string) map[string]any {
 	doc := map[string]any{}
 	g.Expect(json.NewDecoder(resp.Body).Decode(&doc)).To(Succeed())
 	return doc
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close() //nolint:errcheck // freed for the operator
-	scimBase = "http://" + l.Addr().String() + "/scim/target/app/v2"
-	return l.Addr().String()
 }

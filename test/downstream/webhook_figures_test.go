@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,8 +41,8 @@ func TestWebhookDeliveryFigures(t *testing.T) {
 	var mu sync.Mutex
 	latest := map[string]string{} // user id → displayName the app last applied
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := webhook.Verify([]byte(secret), r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body, time.Now(), time.Minute); err != nil {
+		body, err := webhook.VerifyRequest(r, []byte(secret), time.Now(), time.Minute)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
@@ -78,7 +77,7 @@ func TestWebhookDeliveryFigures(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, &identityv1alpha1.DownstreamApp{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup"},
 		Spec: identityv1alpha1.DownstreamAppSpec{TenantRef: identityv1alpha1.TenantReference{Name: "t"}, Scope: identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeAllUsers},
 			Webhook: &identityv1alpha1.WebhookConnector{URL: srv.URL, SecretRef: identityv1alpha1.SecretReference{Name: "hook"}}}})).To(Succeed())
-	stop := startOperator(t, freeAddr(t))
+	stop := startOperator(t, testenv.FreeAddr())
 	defer stop()
 
 	start := time.Now()
