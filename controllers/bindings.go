@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list;watch;create;update;delete
@@ -45,20 +46,16 @@ func identityLabels(kindLabel string, identity client.Object, tenant string) map
 	}
 }
 
-// ownedBy selects what the operator created for one identity.
-func ownedBy(kindLabel string, identity client.Object) client.MatchingLabels {
-	return client.MatchingLabels{
-		identityv1alpha1.LabelManagedBy:         identityv1alpha1.LabelManagedByValue,
-		kindLabel:                               identity.GetName(),
-		identityv1alpha1.LabelIdentityNamespace: identity.GetNamespace(),
-	}
+// ownedBy selects the RoleBindings the operator created for one identity.
+func ownedBy(kindLabel string, identity client.Object) client.MatchingFields {
+	return client.MatchingFields{index.BindingIdentity: index.IdentityKey(kindLabel, identity.GetNamespace(), identity.GetName())}
 }
 
 // applyBindings makes the identity's RoleBindings exactly want: missing ones are
 // created, changed ones updated (or replaced, as a roleRef cannot change), and the
 // identity's others deleted. Only RoleBindings labelled for this identity are ever
 // touched. It returns what it did, for Events.
-func applyBindings(ctx context.Context, c client.Client, labels map[string]string, selector client.MatchingLabels, want []binding) ([]string, error) {
+func applyBindings(ctx context.Context, c client.Client, labels map[string]string, selector client.ListOption, want []binding) ([]string, error) {
 	var existing rbacv1.RoleBindingList
 	// Lists do not wait for the cache to see every pending RoleBinding write of the
 	// process (read-your-writes): under load that serialises the workers, and a

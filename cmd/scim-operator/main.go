@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/scim-operator/scim-operator/internal/manager"
+	"github.com/scim-operator/scim-operator/internal/memlimit"
 )
 
 func main() {
@@ -49,6 +50,11 @@ func runManager(args []string) int {
 	_ = fs.Parse(args)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if limit, err := memlimit.Set("/sys/fs/cgroup"); err != nil {
+		log.Error(err, "Failed to read the container's memory limit; the Go runtime runs without one")
+	} else if limit > 0 {
+		log.Info("Go runtime memory limit set from the container's", "bytes", limit, "fraction", memlimit.Fraction)
+	}
 
 	ctx := ctrl.SetupSignalHandler()
 	cfg, err := ctrl.GetConfig()

@@ -77,7 +77,7 @@ type listResponse struct {
 func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) []string {
 	lookup, create := res.add(&op{Name: "user lookup (absent)"}), res.add(&op{Name: "user create"})
 	ids := make([]string, cfg.users)
-	wall := parallel(cfg.users, cfg.concurrency, func(i int) {
+	wall := parallelReporting(out, "users looked up and created", cfg.users, cfg.concurrency, func(i int) {
 		var list listResponse
 		timed(lookup, func() error { return sc.do(ctx, http.MethodGet, lookupPath(userName(i)), nil, http.StatusOK, &list) })
 		var created struct {
@@ -120,7 +120,7 @@ func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results,
 			patches = append(patches, patch{g, from})
 		}
 	}
-	wall = parallel(len(patches), cfg.concurrency, func(k int) {
+	wall = parallelReporting(out, "member PATCHes", len(patches), cfg.concurrency, func(k int) {
 		p := patches[k]
 		var members []map[string]string
 		for m := p.from; m < min(p.from+cfg.batch, cfg.members); m++ {
@@ -147,7 +147,7 @@ func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results,
 // updates, then deactivations.
 func incrementalCycle(ctx context.Context, cfg config, sc *scimClient, userIDs []string, res *results, out io.Writer) {
 	update := res.add(&op{Name: "user PATCH (update)"})
-	wall := parallel(cfg.users, cfg.concurrency, func(i int) {
+	wall := parallelReporting(out, "users updated", cfg.users, cfg.concurrency, func(i int) {
 		timed(update, func() error {
 			return sc.do(ctx, http.MethodPatch, "/Users/"+userIDs[i], map[string]any{
 				"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},

@@ -71,18 +71,50 @@ func (o *op) meanMillis() float64 {
 
 // parallel runs f for 0..n-1 on concurrency workers and returns the wall time.
 func parallel(n, concurrency int, f func(i int)) time.Duration {
+	return parallelReporting(nil, "", n, concurrency, f)
+}
+
+// progressEvery is how often a long phase reports how far it is and its recent rate,
+// which shows a rate that falls as the tenant grows while the run goes on.
+const progressEvery = 30 * time.Second
+
+// parallelReporting is parallel that also writes label's progress to out.
+func parallelReporting(out io.Writer, label string, n, concurrency int, f func(i int)) time.Duration {
 	start := time.Now()
-	var next atomic.Int64
+	var next, done atomic.Int64
+	stop := make(chan struct{})
+	if out != nil {
+		go reportProgress(out, label, n, &done, stop)
+	}
 	var wg sync.WaitGroup
 	for range concurrency {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				f(i)
+				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
+	close(stop)
 	return time.Since(start)
+}
+
+func reportProgress(out io.Writer, label string, n int, done *atomic.Int64, stop <-chan struct{}) {
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	start, last := time.Now(), int64(0)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			now := done.Load()
+			fmt.Fprintf(out, "  %s: %d/%d after %s, %.1f/s in the last %s\n", label, now, n,
+				time.Since(start).Round(time.Second), float64(now-last)/progressEvery.Seconds(), progressEvery)
+			last = now
+		}
+	}
 }
 
 // timed runs f and records its latency and error on o.

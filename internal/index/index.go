@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -30,6 +31,10 @@ const (
 	GroupExternalID = "index.externalId"
 	// GroupMember indexes ScimGroups by tenant and member id.
 	GroupMember = "index.member"
+	// BindingIdentity indexes the operator's RoleBindings by the identity they serve
+	// (see IdentityKey): a label selector would be matched against every cached
+	// RoleBinding, one per user, on every reconcile.
+	BindingIdentity = "index.identity"
 )
 
 // FieldIndexer is the part of a manager's cache that registers indexes.
@@ -47,6 +52,12 @@ func UserNameKey(tenant, userName string) string {
 // DisplayNameKey is the index key of a group displayName, unique case-insensitively.
 func DisplayNameKey(tenant, displayName string) string {
 	return TenantKey(tenant, strings.ToLower(displayName))
+}
+
+// IdentityKey is the BindingIdentity key of what the operator made for the identity
+// that kindLabel (LabelUser or LabelGroup) names.
+func IdentityKey(kindLabel, namespace, name string) string {
+	return kindLabel + "/" + namespace + "/" + name
 }
 
 // AddDefaultIndexes registers every index on the indexer, once per process.
@@ -79,6 +90,7 @@ func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}},
 		{&identityv1alpha1.ScimGroup{}, GroupMember, groupMembers},
+		{&rbacv1.RoleBinding{}, BindingIdentity, identityServed},
 	}
 	for _, ix := range indexes {
 		if err := indexer.IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
@@ -102,4 +114,18 @@ func groupMembers(o client.Object) []string {
 		keys = append(keys, TenantKey(g.Spec.TenantRef.Name, m.Value))
 	}
 	return keys
+}
+
+func identityServed(o client.Object) []string {
+	l := o.GetLabels()
+	ns := l[identityv1alpha1.LabelIdentityNamespace]
+	if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || ns == "" {
+		return nil
+	}
+	for _, kindLabel := range []string{identityv1alpha1.LabelUser, identityv1alpha1.LabelGroup} {
+		if name := l[kindLabel]; name != "" {
+			return []string{IdentityKey(kindLabel, ns, name)}
+		}
+	}
+	return nil
 }
