@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,6 +39,8 @@ const maxListedUnresolved = 100
 type ScimGroupReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
+	// Members is the group membership index, which finds the groups naming a user.
+	Members *index.Members
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=list;watch;update
@@ -162,6 +165,9 @@ func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identit
 // SetupWithManager registers the reconciler and what it watches: a user that appears
 // or disappears re-resolves the groups that name it, found through the member index.
 func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Members == nil {
+		return errors.New("ScimGroupReconciler needs the member index")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfTenant),
@@ -176,8 +182,11 @@ func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *ScimGroupReconciler) groupsOfMember(ctx context.Context, o client.Object) []reconcile.Request {
 	user := o.(*identityv1alpha1.ScimUser)
-	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, client.InNamespace(user.Namespace),
-		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)})
+	var reqs []reconcile.Request
+	for _, g := range r.Members.GroupsOf(user.Namespace, user.Spec.TenantRef.Name, user.Name) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Name}})
+	}
+	return reqs
 }
 
 func (r *ScimGroupReconciler) groupsOfTenant(ctx context.Context, o client.Object) []reconcile.Request {

@@ -2,9 +2,8 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -51,6 +49,9 @@ const retryMissing = 30 * time.Second
 type ScimUserReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
+	// Members is the group membership index; a membership change reconciles the
+	// members it concerns.
+	Members *index.Members
 	// MaxConcurrentReconciles bounds the fan-out after a tenant change.
 	MaxConcurrentReconciles int
 }
@@ -92,11 +93,7 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	groups, err := r.groupsOf(ctx, user)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	user.Status.Groups = groups
+	user.Status.Groups = r.groupsOf(user)
 	setConditions(&user.Status.Conditions, user.Generation, suspension(user), ready)
 	user.Status.ObservedGeneration = user.Generation
 	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
@@ -179,22 +176,15 @@ func hasAccess(user *identityv1alpha1.ScimUser) bool {
 	return user.IsActive() && !deletedByIdP(user)
 }
 
-// groupsOf lists the groups that name the user as a member, through the member index.
-func (r *ScimUserReconciler) groupsOf(ctx context.Context, user *identityv1alpha1.ScimUser) ([]identityv1alpha1.UserGroup, error) {
-	var groups identityv1alpha1.ScimGroupList
-	if err := r.List(ctx, &groups, client.InNamespace(user.Namespace),
-		client.MatchingFields{index.GroupMember: index.TenantKey(user.Spec.TenantRef.Name, user.Name)}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
-		return nil, err
-	}
+// groupsOf lists the groups that name the user as a member.
+func (r *ScimUserReconciler) groupsOf(user *identityv1alpha1.ScimUser) []identityv1alpha1.UserGroup {
 	var out []identityv1alpha1.UserGroup
-	for i := range groups.Items {
-		g := &groups.Items[i]
-		if g.DeletionTimestamp.IsZero() {
-			out = append(out, identityv1alpha1.UserGroup{ID: g.Name, DisplayName: g.Spec.DisplayName})
+	for _, g := range r.Members.GroupsOf(user.Namespace, user.Spec.TenantRef.Name, user.Name) {
+		if !g.Deleting {
+			out = append(out, identityv1alpha1.UserGroup{ID: g.Name, DisplayName: g.DisplayName})
 		}
 	}
-	slices.SortFunc(out, func(a, b identityv1alpha1.UserGroup) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return out
 }
 
 func suspension(user *identityv1alpha1.ScimUser) condition {
@@ -211,13 +201,16 @@ func suspension(user *identityv1alpha1.ScimUser) condition {
 // tenant, the RoleBindings it made (so that a deleted binding comes back), and group
 // membership changes (only the members that changed are reconciled).
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Members == nil {
+		return errors.New("ScimUserReconciler needs the member index")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
 			builder.WithPredicates(changedByOthers)).
-		Watches(&identityv1alpha1.ScimGroup{}, membershipChanges()).
+		WatchesRawSource(membershipChanges{r.Members}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").
 		Complete(r)
@@ -234,57 +227,18 @@ func identityOf(kindLabel string) handler.MapFunc {
 	}
 }
 
-// membershipChanges enqueues the users a group event concerns: on an update only
-// those added or removed (a rename, all of them), so that a change to a
-// 10,000-member group reconciles the members it touched, not the group.
-func membershipChanges() handler.EventHandler {
-	members := func(g *identityv1alpha1.ScimGroup) map[string]bool {
-		m := make(map[string]bool, len(g.Spec.Members))
-		for _, mb := range g.Spec.Members {
-			if mb.Type != identityv1alpha1.MemberGroup {
-				m[mb.Value] = true
-			}
-		}
-		return m
-	}
-	enqueue := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], ns string, ids map[string]bool) {
-		for id := range ids {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: id}})
-		}
-	}
-	return handler.TypedFuncs[client.Object, reconcile.Request]{
-		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			g := e.Object.(*identityv1alpha1.ScimGroup)
-			enqueue(q, g.Namespace, members(g))
-		},
-		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if g, ok := e.Object.(*identityv1alpha1.ScimGroup); ok {
-				enqueue(q, g.Namespace, members(g))
-			}
-		},
-		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			before, after := e.ObjectOld.(*identityv1alpha1.ScimGroup), e.ObjectNew.(*identityv1alpha1.ScimGroup)
-			old, now := members(before), members(after)
-			if before.Spec.DisplayName != after.Spec.DisplayName || before.DeletionTimestamp.IsZero() != after.DeletionTimestamp.IsZero() {
-				maps.Copy(old, now)
-				enqueue(q, after.Namespace, old)
-				return
-			}
-			changed := map[string]bool{}
-			for id := range old {
-				if !now[id] {
-					changed[id] = true
-				}
-			}
-			for id := range now {
-				if !old[id] {
-					changed[id] = true
-				}
-			}
-			enqueue(q, after.Namespace, changed)
-		},
-	}
+// membershipChanges enqueues the users a group change concerns, as the member index
+// reports them once it holds the change: on an update only those added or removed (a
+// rename, all of them), so that a change to a 10,000-member group reconciles the
+// members it touched.
+type membershipChanges struct{ members *index.Members }
+
+func (s membershipChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	s.members.Subscribe(func(member types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: member}) })
+	return nil
 }
+
+func (membershipChanges) String() string { return "group membership changes" }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimUserList{}, client.InNamespace(o.GetNamespace()),

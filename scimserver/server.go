@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/scim-operator/scim-operator/internal/index"
 	"github.com/scim-operator/scim-operator/scimserver/store"
 )
 
@@ -101,10 +102,11 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New builds a server over the manager's client (cached reads) and API reader.
-func New(c client.Client, apiReader client.Reader, rec recorder.EventRecorder, log logr.Logger, opts Options) *Server {
+// New builds a server over the manager's client (cached reads), API reader and group
+// membership index.
+func New(c client.Client, apiReader client.Reader, members *index.Members, rec recorder.EventRecorder, log logr.Logger, opts Options) *Server {
 	opts.defaults()
-	st := &store.Store{Client: c, APIReader: apiReader}
+	st := &store.Store{Client: c, APIReader: apiReader, Members: members}
 	s := &Server{
 		opts:     opts,
 		client:   c,

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/testenv"
 	"github.com/scim-operator/scim-operator/internal/token"
@@ -29,12 +30,13 @@ import (
 )
 
 var (
-	cfg       *rest.Config
-	k8sClient client.Client
-	mgrClient client.Client
-	mgrReader client.Reader
-	mgrCache  cache.Cache
-	server    *httptest.Server
+	cfg        *rest.Config
+	k8sClient  client.Client
+	mgrClient  client.Client
+	mgrReader  client.Reader
+	mgrCache   cache.Cache
+	mgrMembers *index.Members
+	server     *httptest.Server
 )
 
 // TestMain runs the SCIM server as production runs it: over a manager's cache and
@@ -65,7 +67,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	mgrReader, mgrCache = mgr.GetAPIReader(), mgr.GetCache()
-	srv := scimserver.New(mgrClient, mgrReader, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
+	mgrMembers = index.NewMembers()
+	if err := mgrMembers.Register(ctx, mgrCache); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := scimserver.New(mgrClient, mgrReader, mgrMembers, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
 		scimserver.Options{RequestsPerSecond: 10000})
 	server = httptest.NewServer(srv.Handler())
 	defer server.Close()

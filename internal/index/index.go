@@ -29,8 +29,6 @@ const (
 	GroupDisplayName = "index.displayName"
 	// GroupExternalID indexes ScimGroups by tenant and externalId.
 	GroupExternalID = "index.externalId"
-	// GroupMember indexes ScimGroups by tenant and member id.
-	GroupMember = "index.member"
 	// BindingIdentity indexes the operator's RoleBindings by the identity they serve
 	// (see IdentityKey): a label selector would be matched against every cached
 	// RoleBinding, one per user, on every reconcile.
@@ -89,7 +87,6 @@ func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
 			g := o.(*identityv1alpha1.ScimGroup)
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}},
-		{&identityv1alpha1.ScimGroup{}, GroupMember, groupMembers},
 		{&rbacv1.RoleBinding{}, BindingIdentity, identityServed},
 	}
 	for _, ix := range indexes {
@@ -105,15 +102,6 @@ func nonEmpty(tenant, value string) []string {
 		return nil
 	}
 	return []string{TenantKey(tenant, value)}
-}
-
-func groupMembers(o client.Object) []string {
-	g := o.(*identityv1alpha1.ScimGroup)
-	keys := make([]string, 0, len(g.Spec.Members))
-	for _, m := range g.Spec.Members {
-		keys = append(keys, TenantKey(g.Spec.TenantRef.Name, m.Value))
-	}
-	return keys
 }
 
 func identityServed(o client.Object) []string {

@@ -108,7 +108,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := index.AddDefaultIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, opts); err != nil {
+	members := index.NewMembers()
+	if err := members.Register(ctx, mgr.GetCache()); err != nil {
+		return nil, err
+	}
+	if err := setupControllers(mgr, members, opts); err != nil {
 		return nil, err
 	}
 	if opts.SCIM.BindAddress != "" {
@@ -120,7 +124,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if err != nil {
 			return nil, err
 		}
-		srv := scimserver.New(scimClient, mgr.GetAPIReader(), mgr.GetEventRecorder("scim-operator"),
+		srv := scimserver.New(scimClient, mgr.GetAPIReader(), members, mgr.GetEventRecorder("scim-operator"),
 			ctrl.Log.WithName("scim"), scimOpts)
 		if err := mgr.Add(srv); err != nil {
 			return nil, fmt.Errorf("adding the SCIM server: %w", err)
@@ -136,6 +140,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		defer cancel()
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return fmt.Errorf("caches not synced")
+		}
+		if !members.HasSynced() {
+			return fmt.Errorf("group member index not synced")
 		}
 		return nil
 	}); err != nil {
@@ -178,7 +185,7 @@ func cacheOptions() cache.Options {
 	}
 }
 
-func setupControllers(mgr ctrl.Manager, opts Options) error {
+func setupControllers(mgr ctrl.Manager, members *index.Members, opts Options) error {
 	recorder := mgr.GetEventRecorder("scim-operator")
 	if err := (&controllers.ScimTenantReconciler{
 		Client:      mgr.GetClient(),
@@ -191,11 +198,12 @@ func setupControllers(mgr ctrl.Manager, opts Options) error {
 	if err := (&controllers.ScimUserReconciler{
 		Client:                  mgr.GetClient(),
 		Recorder:                recorder,
+		Members:                 members,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
-	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: members}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}

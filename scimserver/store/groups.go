@@ -16,10 +16,10 @@ import (
 
 // Groups is the collection of ScimGroups.
 func (s *Store) Groups() Collection {
-	return &collection[*identityv1alpha1.ScimGroup]{store: s, codec: groupCodec{}}
+	return &collection[*identityv1alpha1.ScimGroup]{store: s, codec: groupCodec{store: s}}
 }
 
-type groupCodec struct{}
+type groupCodec struct{ store *Store }
 
 func (groupCodec) resource() *schema.Resource                    { return schema.Group }
 func (groupCodec) newObject() *identityv1alpha1.ScimGroup        { return &identityv1alpha1.ScimGroup{} }
@@ -40,10 +40,19 @@ func (groupCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, b
 		return index.GroupDisplayName, index.DisplayNameKey(t.Name, eq.Value), true
 	case "externalId":
 		return index.GroupExternalID, index.TenantKey(t.Name, eq.Value), true
-	case "members.value":
-		return index.GroupMember, index.TenantKey(t.Name, eq.Value), true
 	}
 	return "", "", false
+}
+
+func (c groupCodec) equalityNames(t Tenant, eq filter.Equality) ([]string, bool) {
+	if eq.Attribute != "members.value" {
+		return nil, false
+	}
+	var names []string
+	for _, g := range c.store.Members.GroupsOf(t.Namespace, t.Name, eq.Value) {
+		names = append(names, g.Name)
+	}
+	return names, true
 }
 
 func (groupCodec) newList() client.ObjectList { return &identityv1alpha1.ScimGroupList{} }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -65,6 +66,9 @@ type Store struct {
 	// APIReader reads from the API server: after a lost race, and for an object the
 	// cache has not seen yet (a client reading what it just created).
 	APIReader client.Reader
+	// Members is the group membership index: a user's groups, and the groups a
+	// members filter names.
+	Members *index.Members
 }
 
 // Collection is the set of one resource type, Users or Groups.
@@ -94,6 +98,9 @@ type codec[T client.Object] interface {
 	newList() client.ObjectList
 	// equalityIndex maps a filter equality to an index, when there is one.
 	equalityIndex(t Tenant, eq filter.Equality) (field, key string, ok bool)
+	// equalityNames answers a filter equality from an index beside the cache: the
+	// names of the objects that may match.
+	equalityNames(t Tenant, eq filter.Equality) (names []string, ok bool)
 }
 
 type collection[T client.Object] struct {
@@ -203,6 +210,9 @@ func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.E
 			objs, err := c.list(ctx, t, field, key)
 			return objs, unavailable(err)
 		}
+		if names, ok := c.codec.equalityNames(t, eq); ok {
+			return c.named(ctx, t, names)
+		}
 	}
 	objs, err := c.list(ctx, t, "spec.tenantRef.name", t.Name)
 	return objs, unavailable(err)
@@ -296,6 +306,23 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 
 // list reads the tenant namespace's objects an index maps key to, from the cache and
 // without copies: callers only read them.
+// named reads the named objects from the cache, skipping those gone meanwhile.
+func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]T, error) {
+	out := make([]T, 0, len(names))
+	for _, name := range names {
+		obj := c.codec.newObject()
+		err := c.store.Client.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, obj)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
 func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) ([]T, error) {
 	l := c.codec.newList()
 	if err := c.store.Client.List(ctx, l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {

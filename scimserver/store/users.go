@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"slices"
-	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -73,38 +71,27 @@ func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.Sci
 		}
 		doc[urn] = ext
 	}
-	groups, err := c.groupsOf(ctx, t, u.Name)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if len(groups) > 0 {
+	if groups := c.groupsOf(t, u.Name); len(groups) > 0 {
 		doc["groups"] = groups
 	}
 	return doc, nil
 }
 
-// groupsOf computes a user's groups from group membership (the member index), so it
-// is current the moment a group PATCH lands.
-func (c userCodec) groupsOf(ctx context.Context, t Tenant, userID string) ([]any, error) {
-	var l identityv1alpha1.ScimGroupList
-	if err := c.store.Client.List(ctx, &l, client.InNamespace(t.Namespace),
-		client.MatchingFields{index.GroupMember: index.TenantKey(t.Name, userID)}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]any, 0, len(l.Items))
-	for i := range l.Items {
-		g := &l.Items[i]
-		if g.Spec.TenantRef.Name != t.Name || g.DeletionTimestamp != nil {
-			continue
+// groupsOf computes a user's groups from group membership (the member index), which
+// follows the cache within the time an informer handler takes to run.
+func (c userCodec) groupsOf(t Tenant, userID string) []any {
+	refs := c.store.Members.GroupsOf(t.Namespace, t.Name, userID)
+	out := make([]any, 0, len(refs))
+	for _, g := range refs {
+		if !g.Deleting {
+			out = append(out, map[string]any{"value": g.Name, "display": g.DisplayName,
+				"$ref": t.BaseURL + "/Groups/" + g.Name, "type": "direct"})
 		}
-		out = append(out, map[string]any{"value": g.Name, "display": g.Spec.DisplayName,
-			"$ref": t.BaseURL + "/Groups/" + g.Name, "type": "direct"})
 	}
-	slices.SortFunc(out, func(a, b any) int {
-		return strings.Compare(a.(map[string]any)["value"].(string), b.(map[string]any)["value"].(string))
-	})
-	return out, nil
+	return out
 }
+
+func (userCodec) equalityNames(Tenant, filter.Equality) ([]string, bool) { return nil, false }
 
 func (userCodec) apply(doc map[string]any, u *identityv1alpha1.ScimUser) error {
 	core, exts := splitExtensions(doc)
