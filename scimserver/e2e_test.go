@@ -657,7 +657,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	f := newTenant(t)
-	limited := httptest.NewServer(scimserver.New(mgrClient, mgrReader, mgrMembers, nil, ctrl.Log, scimserver.Options{RequestsPerSecond: 1, Burst: 3}).Handler())
+	limited := httptest.NewServer(scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{RequestsPerSecond: 1, Burst: 3}).Handler())
 	defer limited.Close()
 	c := &scimClient{t: t, base: limited.URL + "/scim/" + f.Namespace + "/" + f.Name + "/v2", token: f.Token}
 	var statuses []int
@@ -726,7 +726,7 @@ func TestServeAndLastRequestTime(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	srv := scimserver.New(mgrClient, mgrReader, mgrMembers, nil, ctrl.Log, scimserver.Options{BindAddress: addr, ActivityInterval: 200 * time.Millisecond})
+	srv := scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{BindAddress: addr, ActivityInterval: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()

@@ -102,11 +102,11 @@ type Server struct {
 	handler  http.Handler
 }
 
-// New builds a server over the manager's client (cached reads), API reader and group
-// membership index.
-func New(c client.Client, apiReader client.Reader, members *index.Members, rec recorder.EventRecorder, log logr.Logger, opts Options) *Server {
+// New builds a server over the manager's client (cached reads), API reader and the
+// indexes beside the cache.
+func New(c client.Client, apiReader client.Reader, lookups *index.Lookups, rec recorder.EventRecorder, log logr.Logger, opts Options) *Server {
 	opts.defaults()
-	st := &store.Store{Client: c, APIReader: apiReader, Members: members}
+	st := &store.Store{Client: c, APIReader: apiReader, Lookups: lookups}
 	s := &Server{
 		opts:     opts,
 		client:   c,

@@ -35,7 +35,7 @@ var (
 	mgrClient  client.Client
 	mgrReader  client.Reader
 	mgrCache   cache.Cache
-	mgrMembers *index.Members
+	mgrLookups *index.Lookups
 	server     *httptest.Server
 )
 
@@ -67,12 +67,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	mgrReader, mgrCache = mgr.GetAPIReader(), mgr.GetCache()
-	mgrMembers = index.NewMembers()
-	if err := mgrMembers.Register(ctx, mgrCache); err != nil {
+	mgrLookups = index.NewLookups()
+	if err := mgrLookups.Register(ctx, mgrCache); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	srv := scimserver.New(mgrClient, mgrReader, mgrMembers, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
+	srv := scimserver.New(mgrClient, mgrReader, mgrLookups, mgr.GetEventRecorder("scim-operator"), ctrl.Log.WithName("scim"),
 		scimserver.Options{RequestsPerSecond: 10000})
 	server = httptest.NewServer(srv.Handler())
 	defer server.Close()

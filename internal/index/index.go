@@ -1,6 +1,7 @@
-// Package index registers the cache field indexes that the SCIM server and the
-// controllers look identities up by, so that no request or reconcile lists a whole
-// tenant.
+// Package index holds what the SCIM server and the controllers look identities up
+// by, so that no request or reconcile lists a whole tenant: a few cache field indexes,
+// and beside the cache the compact indexes of Lookups, for the keys every identity has
+// (a field index costs hundreds of bytes per key).
 package index
 
 import (
@@ -19,16 +20,8 @@ import (
 const (
 	// UserTenant indexes ScimUsers by spec.tenantRef.name.
 	UserTenant = "spec.tenantRef.name"
-	// UserName indexes ScimUsers by tenant and lower-cased userName.
-	UserName = "index.userName"
-	// UserExternalID indexes ScimUsers by tenant and externalId.
-	UserExternalID = "index.externalId"
 	// GroupTenant indexes ScimGroups by spec.tenantRef.name.
 	GroupTenant = "spec.tenantRef.name"
-	// GroupDisplayName indexes ScimGroups by tenant and lower-cased displayName.
-	GroupDisplayName = "index.displayName"
-	// GroupExternalID indexes ScimGroups by tenant and externalId.
-	GroupExternalID = "index.externalId"
 	// BindingIdentity indexes the operator's RoleBindings by the identity they serve
 	// (see IdentityKey): a label selector would be matched against every cached
 	// RoleBinding, one per user, on every reconcile.
@@ -68,24 +61,8 @@ func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
 		{&identityv1alpha1.ScimUser{}, UserTenant, func(o client.Object) []string {
 			return []string{o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name}
 		}},
-		{&identityv1alpha1.ScimUser{}, UserName, func(o client.Object) []string {
-			u := o.(*identityv1alpha1.ScimUser)
-			return []string{UserNameKey(u.Spec.TenantRef.Name, u.Spec.UserName)}
-		}},
-		{&identityv1alpha1.ScimUser{}, UserExternalID, func(o client.Object) []string {
-			u := o.(*identityv1alpha1.ScimUser)
-			return nonEmpty(u.Spec.TenantRef.Name, u.Spec.ExternalID)
-		}},
 		{&identityv1alpha1.ScimGroup{}, GroupTenant, func(o client.Object) []string {
 			return []string{o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name}
-		}},
-		{&identityv1alpha1.ScimGroup{}, GroupDisplayName, func(o client.Object) []string {
-			g := o.(*identityv1alpha1.ScimGroup)
-			return []string{DisplayNameKey(g.Spec.TenantRef.Name, g.Spec.DisplayName)}
-		}},
-		{&identityv1alpha1.ScimGroup{}, GroupExternalID, func(o client.Object) []string {
-			g := o.(*identityv1alpha1.ScimGroup)
-			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}},
 		{&rbacv1.RoleBinding{}, BindingIdentity, identityServed},
 	}

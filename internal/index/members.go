@@ -2,13 +2,11 @@ package index
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,6 +23,8 @@ import (
 // handler takes to run. Subscribers hear of the members a change concerns only after
 // the index holds it, so a reconcile they trigger reads the index as it is now.
 type Members struct {
+	progress
+
 	mu       sync.RWMutex
 	slots    []GroupRef
 	free     []int32
@@ -57,20 +57,14 @@ type InformerSource interface {
 
 // Register feeds the index from the cache's ScimGroup informer.
 func (m *Members) Register(ctx context.Context, informers InformerSource) error {
-	informer, err := informers.GetInformer(ctx, &identityv1alpha1.ScimGroup{})
-	if err != nil {
-		return fmt.Errorf("getting the ScimGroup informer: %w", err)
-	}
-	reg, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { m.update(nil, asGroup(obj)) },
-		UpdateFunc: func(old, obj any) { m.update(asGroup(old), asGroup(obj)) },
-		DeleteFunc: func(obj any) { m.update(asGroup(obj), nil) },
+	synced, err := feed(ctx, informers, &identityv1alpha1.ScimGroup{}, func(before, after client.Object) {
+		m.update(asGroup(before), asGroup(after))
 	})
 	if err != nil {
-		return fmt.Errorf("watching ScimGroups for the member index: %w", err)
+		return err
 	}
 	m.mu.Lock()
-	m.synced = reg.HasSynced
+	m.synced = synced
 	m.mu.Unlock()
 	return nil
 }
@@ -108,10 +102,7 @@ func (m *Members) GroupsOf(namespace, tenant, memberID string) []GroupRef {
 }
 
 func asGroup(obj any) *identityv1alpha1.ScimGroup {
-	if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	g, _ := obj.(*identityv1alpha1.ScimGroup)
+	g, _ := asObject(obj).(*identityv1alpha1.ScimGroup)
 	return g
 }
 
@@ -166,6 +157,7 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 	}
 	notify := m.notify
 	m.mu.Unlock()
+	m.observe(ref)
 
 	for id, user := range changed {
 		if !user {

@@ -108,11 +108,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := index.AddDefaultIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
-	members := index.NewMembers()
-	if err := members.Register(ctx, mgr.GetCache()); err != nil {
+	lookups := index.NewLookups()
+	if err := lookups.Register(ctx, mgr.GetCache()); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, members, opts); err != nil {
+	if err := setupControllers(mgr, lookups.Members, opts); err != nil {
 		return nil, err
 	}
 	if opts.SCIM.BindAddress != "" {
@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if err != nil {
 			return nil, err
 		}
-		srv := scimserver.New(scimClient, mgr.GetAPIReader(), members, mgr.GetEventRecorder("scim-operator"),
+		srv := scimserver.New(scimClient, mgr.GetAPIReader(), lookups, mgr.GetEventRecorder("scim-operator"),
 			ctrl.Log.WithName("scim"), scimOpts)
 		if err := mgr.Add(srv); err != nil {
 			return nil, fmt.Errorf("adding the SCIM server: %w", err)
@@ -141,8 +141,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return fmt.Errorf("caches not synced")
 		}
-		if !members.HasSynced() {
-			return fmt.Errorf("group member index not synced")
+		if !lookups.HasSynced() {
+			return fmt.Errorf("the indexes beside the cache are not synced")
 		}
 		return nil
 	}); err != nil {

@@ -83,8 +83,8 @@ func setup() (http.Handler, error) {
 	if err := index.AddDefaultIndexes(ctx, informers); err != nil {
 		return nil, err
 	}
-	memberIndex := index.NewMembers()
-	if err := memberIndex.Register(ctx, informers); err != nil {
+	lookups := index.NewLookups()
+	if err := lookups.Register(ctx, informers); err != nil {
 		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme(), Cache: &client.CacheOptions{Reader: informers}})
@@ -123,12 +123,12 @@ func setup() (http.Handler, error) {
 			return nil, err
 		}
 		var g identityv1alpha1.ScimGroup
-		if len(list.Items) == users && c.Get(ctx, client.ObjectKeyFromObject(group), &g) == nil && memberIndex.HasSynced() {
+		if len(list.Items) == users && c.Get(ctx, client.ObjectKeyFromObject(group), &g) == nil && lookups.HasSynced() {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return scimserver.New(c, c, memberIndex, nil, logr.Discard(), scimserver.Options{RequestsPerSecond: 1e9, Burst: 1 << 30}).Handler(), nil
+	return scimserver.New(c, c, lookups, nil, logr.Discard(), scimserver.Options{RequestsPerSecond: 1e9, Burst: 1 << 30}).Handler(), nil
 }
 
 func get(b *testing.B, h http.Handler, path string) {

@@ -16,7 +16,7 @@ import (
 
 // Groups is the collection of ScimGroups.
 func (s *Store) Groups() Collection {
-	return &collection[*identityv1alpha1.ScimGroup]{store: s, codec: groupCodec{store: s}}
+	return &collection[*identityv1alpha1.ScimGroup]{store: s, codec: groupCodec{store: s}, writes: &s.groupWrites}
 }
 
 type groupCodec struct{ store *Store }
@@ -28,20 +28,20 @@ func (groupCodec) setTenant(g *identityv1alpha1.ScimGroup, tenant string) {
 	g.Spec.TenantRef.Name = tenant
 }
 func (groupCodec) uniqueValue(g *identityv1alpha1.ScimGroup) string { return g.Spec.DisplayName }
-func (groupCodec) uniqueField() string                              { return index.GroupDisplayName }
+func (groupCodec) uniqueIndex(lk *index.Lookups) *index.Keys        { return lk.GroupDisplayName }
 func (groupCodec) uniqueKey(tenant, v string) string                { return index.DisplayNameKey(tenant, v) }
 func (groupCodec) specEqual(a, b *identityv1alpha1.ScimGroup) bool {
 	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
-func (groupCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, bool) {
+func (groupCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, string, bool) {
 	switch eq.Attribute {
 	case "displayName":
-		return index.GroupDisplayName, index.DisplayNameKey(t.Name, eq.Value), true
+		return lk.GroupDisplayName, index.DisplayNameKey(t.Name, eq.Value), true
 	case "externalId":
-		return index.GroupExternalID, index.TenantKey(t.Name, eq.Value), true
+		return lk.GroupExternalID, index.TenantKey(t.Name, eq.Value), true
 	}
-	return "", "", false
+	return nil, "", false
 }
 
 func (c groupCodec) equalityNames(t Tenant, eq filter.Equality) ([]string, bool) {
@@ -49,7 +49,7 @@ func (c groupCodec) equalityNames(t Tenant, eq filter.Equality) ([]string, bool)
 		return nil, false
 	}
 	var names []string
-	for _, g := range c.store.Members.GroupsOf(t.Namespace, t.Name, eq.Value) {
+	for _, g := range c.store.Lookups.Members.GroupsOf(t.Namespace, t.Name, eq.Value) {
 		names = append(names, g.Name)
 	}
 	return names, true

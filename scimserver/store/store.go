@@ -12,7 +12,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,9 +68,47 @@ type Store struct {
 	// APIReader reads from the API server: after a lost race, and for an object the
 	// cache has not seen yet (a client reading what it just created).
 	APIReader client.Reader
-	// Members is the group membership index: a user's groups, and the groups a
-	// members filter names.
-	Members *index.Members
+	// Lookups are the indexes beside the cache: by userName, externalId and
+	// displayName, and a user's groups.
+	Lookups *index.Lookups
+
+	// The newest resourceVersion this server wrote of each kind: a read through an
+	// index first waits for the index to have taken it in.
+	userWrites, groupWrites writeMark
+}
+
+// writeMark is the newest resourceVersion written.
+type writeMark struct{ rv atomic.Int64 }
+
+func (m *writeMark) note(obj client.Object) {
+	rv, err := strconv.ParseInt(obj.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return
+	}
+	for cur := m.rv.Load(); rv > cur && !m.rv.CompareAndSwap(cur, rv); cur = m.rv.Load() {
+	}
+}
+
+// ownWritesWait bounds how long a read waits for an index to take in this server's
+// own writes; it takes milliseconds, unless the informer is stuck.
+const ownWritesWait = 5 * time.Second
+
+// awaitOwnWrites waits until ix has taken in what this server wrote up to mark, so that
+// a client reads back what it just wrote (Microsoft's tests list users right after
+// creating them).
+func awaitOwnWrites(ctx context.Context, ix interface {
+	WaitFor(context.Context, int64) error
+}, mark *writeMark) error {
+	rv := mark.rv.Load()
+	if rv == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ownWritesWait)
+	defer cancel()
+	if err := ix.WaitFor(ctx, rv); err != nil {
+		return unavailable(fmt.Errorf("waiting for the index to take in this server's writes: %w", err))
+	}
+	return nil
 }
 
 // Collection is the set of one resource type, Users or Groups.
@@ -93,19 +133,22 @@ type codec[T client.Object] interface {
 	apply(doc map[string]any, obj T) error
 	specEqual(a, b T) bool
 	uniqueValue(T) string
-	uniqueField() string
+	// uniqueIndex is the index of uniqueValue, under uniqueKey.
+	uniqueIndex(*index.Lookups) *index.Keys
 	uniqueKey(tenant, value string) string
 	newList() client.ObjectList
-	// equalityIndex maps a filter equality to an index, when there is one.
-	equalityIndex(t Tenant, eq filter.Equality) (field, key string, ok bool)
-	// equalityNames answers a filter equality from an index beside the cache: the
-	// names of the objects that may match.
+	// equalityIndex maps a filter equality to an index and its key, when there is one.
+	equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (ix *index.Keys, key string, ok bool)
+	// equalityNames answers a filter equality from the member index: the names of
+	// the objects that may match.
 	equalityNames(t Tenant, eq filter.Equality) (names []string, ok bool)
 }
 
 type collection[T client.Object] struct {
 	store *Store
 	codec codec[T]
+	// writes marks what this server wrote of the collection's kind.
+	writes *writeMark
 }
 
 func (c *collection[T]) Resource() *schema.Resource { return c.codec.resource() }
@@ -206,11 +249,13 @@ func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.E
 			}
 			return []T{obj}, nil
 		}
-		if field, key, ok := c.codec.equalityIndex(t, eq); ok {
-			objs, err := c.list(ctx, t, field, key)
-			return objs, unavailable(err)
+		if ix, key, ok := c.codec.equalityIndex(c.store.Lookups, t, eq); ok {
+			return c.lookup(ctx, t, ix, key)
 		}
 		if names, ok := c.codec.equalityNames(t, eq); ok {
+			if err := awaitOwnWrites(ctx, c.store.Lookups.Members, &c.store.groupWrites); err != nil {
+				return nil, err
+			}
 			return c.named(ctx, t, names)
 		}
 	}
@@ -286,6 +331,7 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 		obj.SetResourceVersion("")
 		err := c.store.Client.Create(ctx, obj)
 		if err == nil {
+			c.writes.note(obj)
 			return c.rendered(ctx, t, obj)
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -306,6 +352,19 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 
 // list reads the tenant namespace's objects an index maps key to, from the cache and
 // without copies: callers only read them.
+// lookup returns the objects that ix says have key, as the cache has them now.
+func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key string) ([]T, error) {
+	if err := awaitOwnWrites(ctx, ix, c.writes); err != nil {
+		return nil, err
+	}
+	objs, err := c.named(ctx, t, ix.Names(t.Namespace, key))
+	if err != nil {
+		return nil, err
+	}
+	// The index may not have taken in a change the cache already has.
+	return slices.DeleteFunc(objs, func(o T) bool { return !ix.Holds(o, key) }), nil
+}
+
 // named reads the named objects from the cache, skipping those gone meanwhile.
 func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]T, error) {
 	out := make([]T, 0, len(names))
@@ -341,9 +400,9 @@ func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) (
 
 // checkUnique refuses a value another resource of the tenant holds, case-insensitively.
 func (c *collection[T]) checkUnique(ctx context.Context, t Tenant, value, selfID string) error {
-	objs, err := c.list(ctx, t, c.codec.uniqueField(), c.codec.uniqueKey(t.Name, value))
+	objs, err := c.lookup(ctx, t, c.codec.uniqueIndex(c.store.Lookups), c.codec.uniqueKey(t.Name, value))
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
 	for _, o := range objs {
 		if o.GetName() != selfID && c.visible(t, o) {
@@ -402,6 +461,7 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 		stampModified(updated)
 		err = c.store.Client.Update(ctx, updated)
 		if err == nil {
+			c.writes.note(updated)
 			r, err := c.rendered(ctx, t, updated)
 			return r, true, err
 		}
@@ -444,6 +504,7 @@ func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string
 		}
 		switch {
 		case err == nil:
+			c.writes.note(obj)
 			return &Resource{ID: id, Object: obj}, nil
 		case apierrors.IsNotFound(err):
 			return nil, notFound(c.codec.resource().Name, id)

@@ -17,7 +17,7 @@ import (
 
 // Users is the collection of ScimUsers.
 func (s *Store) Users() Collection {
-	return &collection[*identityv1alpha1.ScimUser]{store: s, codec: userCodec{store: s}}
+	return &collection[*identityv1alpha1.ScimUser]{store: s, codec: userCodec{store: s}, writes: &s.userWrites}
 }
 
 type userCodec struct{ store *Store }
@@ -29,20 +29,20 @@ func (userCodec) setTenant(u *identityv1alpha1.ScimUser, tenant string) {
 	u.Spec.TenantRef.Name = tenant
 }
 func (userCodec) uniqueValue(u *identityv1alpha1.ScimUser) string { return u.Spec.UserName }
-func (userCodec) uniqueField() string                             { return index.UserName }
+func (userCodec) uniqueIndex(lk *index.Lookups) *index.Keys       { return lk.UserName }
 func (userCodec) uniqueKey(tenant, v string) string               { return index.UserNameKey(tenant, v) }
 func (userCodec) specEqual(a, b *identityv1alpha1.ScimUser) bool {
 	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
-func (userCodec) equalityIndex(t Tenant, eq filter.Equality) (string, string, bool) {
+func (userCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, string, bool) {
 	switch eq.Attribute {
 	case "userName":
-		return index.UserName, index.UserNameKey(t.Name, eq.Value), true
+		return lk.UserName, index.UserNameKey(t.Name, eq.Value), true
 	case "externalId":
-		return index.UserExternalID, index.TenantKey(t.Name, eq.Value), true
+		return lk.UserExternalID, index.TenantKey(t.Name, eq.Value), true
 	}
-	return "", "", false
+	return nil, "", false
 }
 
 func (userCodec) newList() client.ObjectList { return &identityv1alpha1.ScimUserList{} }
@@ -71,16 +71,24 @@ func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.Sci
 		}
 		doc[urn] = ext
 	}
-	if groups := c.groupsOf(t, u.Name); len(groups) > 0 {
+	groups, err := c.groupsOf(ctx, t, u.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(groups) > 0 {
 		doc["groups"] = groups
 	}
 	return doc, nil
 }
 
-// groupsOf computes a user's groups from group membership (the member index), which
-// follows the cache within the time an informer handler takes to run.
-func (c userCodec) groupsOf(t Tenant, userID string) []any {
-	refs := c.store.Members.GroupsOf(t.Namespace, t.Name, userID)
+// groupsOf computes a user's groups from group membership (the member index), having
+// waited for the index to take in this server's own group writes.
+func (c userCodec) groupsOf(ctx context.Context, t Tenant, userID string) ([]any, error) {
+	members := c.store.Lookups.Members
+	if err := awaitOwnWrites(ctx, members, &c.store.groupWrites); err != nil {
+		return nil, err
+	}
+	refs := members.GroupsOf(t.Namespace, t.Name, userID)
 	out := make([]any, 0, len(refs))
 	for _, g := range refs {
 		if !g.Deleting {
@@ -88,7 +96,7 @@ func (c userCodec) groupsOf(t Tenant, userID string) []any {
 				"$ref": t.BaseURL + "/Groups/" + g.Name, "type": "direct"})
 		}
 	}
-	return out
+	return out, nil
 }
 
 func (userCodec) equalityNames(Tenant, filter.Equality) ([]string, bool) { return nil, false }

@@ -1,0 +1,63 @@
+package index
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// Lookups are the indexes beside the cache: by userName, externalId and displayName
+// (keys of UserNameKey, TenantKey and DisplayNameKey) and by group member.
+type Lookups struct {
+	UserName, UserExternalID, GroupDisplayName, GroupExternalID *Keys
+	Members                                                     *Members
+}
+
+// NewLookups returns the indexes, empty until Register.
+func NewLookups() *Lookups {
+	return &Lookups{
+		UserName: NewKeys(func(o client.Object) []string {
+			u := o.(*identityv1alpha1.ScimUser)
+			return []string{UserNameKey(u.Spec.TenantRef.Name, u.Spec.UserName)}
+		}),
+		UserExternalID: NewKeys(func(o client.Object) []string {
+			u := o.(*identityv1alpha1.ScimUser)
+			return nonEmpty(u.Spec.TenantRef.Name, u.Spec.ExternalID)
+		}),
+		GroupDisplayName: NewKeys(func(o client.Object) []string {
+			g := o.(*identityv1alpha1.ScimGroup)
+			return []string{DisplayNameKey(g.Spec.TenantRef.Name, g.Spec.DisplayName)}
+		}),
+		GroupExternalID: NewKeys(func(o client.Object) []string {
+			g := o.(*identityv1alpha1.ScimGroup)
+			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
+		}),
+		Members: NewMembers(),
+	}
+}
+
+// Register feeds every index from the cache's informers.
+func (l *Lookups) Register(ctx context.Context, informers InformerSource) error {
+	for _, k := range []struct {
+		keys *Keys
+		obj  client.Object
+	}{
+		{l.UserName, &identityv1alpha1.ScimUser{}},
+		{l.UserExternalID, &identityv1alpha1.ScimUser{}},
+		{l.GroupDisplayName, &identityv1alpha1.ScimGroup{}},
+		{l.GroupExternalID, &identityv1alpha1.ScimGroup{}},
+	} {
+		if err := k.keys.Register(ctx, informers, k.obj); err != nil {
+			return err
+		}
+	}
+	return l.Members.Register(ctx, informers)
+}
+
+// HasSynced reports whether every index holds what its informer listed at start.
+func (l *Lookups) HasSynced() bool {
+	return l.UserName.HasSynced() && l.UserExternalID.HasSynced() && l.GroupDisplayName.HasSynced() &&
+		l.GroupExternalID.HasSynced() && l.Members.HasSynced()
+}
