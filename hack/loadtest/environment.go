@@ -39,7 +39,13 @@ type environment struct {
 	tenantURL  string
 	token      string
 	firstReady time.Duration
-	mgr        *process
+	// metricsAddr serves the manager's metrics over plain HTTP on localhost: the
+	// tool reads its work queues and memory from them.
+	metricsAddr string
+	mgr         *process
+	// settled and heapInUse are measured once the controllers caught up.
+	settled   time.Duration
+	heapInUse float64
 }
 
 type process struct {
@@ -77,7 +83,9 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	}
 	scimAddr := testenv.FreeAddr()
 	e.tenantURL = "http://" + scimAddr + "/scim/" + tenantNamespace + "/" + tenantName + "/v2"
-	args := append([]string{"--scim-bind-address=" + scimAddr, "--metrics-bind-address=0", "--external-url=http://" + scimAddr,
+	e.metricsAddr = testenv.FreeAddr()
+	args := append([]string{"--scim-bind-address=" + scimAddr, "--metrics-bind-address=" + e.metricsAddr, "--metrics-secure=false",
+		"--external-url=http://" + scimAddr,
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
 		"--scim-requests-per-second=1000000"}, cfg.managerArgs...)
 	start := time.Now()
@@ -179,7 +187,8 @@ func (p *process) stop(grace time.Duration) {
 // measure reads the manager's peak memory after the run, then restarts it over
 // everything the run created and times it until ready (caches synced).
 func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
-	m := &managerFigures{ReadyEmptySeconds: e.firstReady.Seconds(), PeakRSSMiB: e.mgr.peakRSSMiB()}
+	m := &managerFigures{ReadyEmptySeconds: e.firstReady.Seconds(), PeakRSSMiB: e.mgr.peakRSSMiB(),
+		SettleSeconds: e.settled.Seconds(), HeapInUseMiB: e.heapInUse / (1 << 20)}
 	if !cfg.measureRestart {
 		return m
 	}

@@ -133,7 +133,13 @@ type resultConfig struct {
 }
 
 type managerFigures struct {
-	ReadyEmptySeconds   float64 `json:"readyEmptySeconds"`
+	ReadyEmptySeconds float64 `json:"readyEmptySeconds"`
+	// SettleSeconds is how long the controllers took after the identity provider's
+	// last request to have nothing left to do.
+	SettleSeconds float64 `json:"settleSeconds,omitempty"`
+	// HeapInUseMiB is the Go heap in use once settled (live objects and garbage not yet
+	// collected), beside the process's peak resident memory.
+	HeapInUseMiB        float64 `json:"heapInUseMiB,omitempty"`
 	PeakRSSMiB          float64 `json:"peakRSSMiB"`
 	RestartReadySeconds float64 `json:"restartReadySeconds,omitempty"`
 	RestartPeakRSSMiB   float64 `json:"restartPeakRSSMiB,omitempty"`
@@ -173,7 +179,8 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nSCIM create / direct API-server write ceiling: %.2f\n", r.CreateCeilingRatio)
 	fmt.Fprintf(w, "userName lookup / bare HTTP floor:             %.2f\n", r.LookupFloorRatio)
 	if m := r.Manager; m != nil {
-		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), peak RSS %.0f MiB", m.ReadyEmptySeconds, m.PeakRSSMiB)
+		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), caught up %.1fs after the last request, heap in use %.0f MiB, peak RSS %.0f MiB",
+			m.ReadyEmptySeconds, m.SettleSeconds, m.HeapInUseMiB, m.PeakRSSMiB)
 		if m.RestartReadySeconds > 0 {
 			fmt.Fprintf(w, "; restarted with %d identities: ready in %.1fs, peak RSS %.0f MiB", m.ObjectsAtRestart, m.RestartReadySeconds, m.RestartPeakRSSMiB)
 		}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// settleQuiet is how long the controllers must have had nothing queued or in
+	// progress to count as caught up (a tenant's count is refreshed 5 s after a change,
+	// so a shorter quiet would end inside a lull).
+	settleQuiet = 10 * time.Second
+	settlePoll  = time.Second
+)
+
+// settle waits until the manager's controllers have had nothing queued or in progress
+// for settleQuiet, and returns how long they took to catch up with the identity
+// provider, from the call (the end of its last request) to the start of the quiet.
+func (e *environment) settle(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	var quietSince time.Time
+	for time.Now().Before(deadline) {
+		busy, err := e.controllerWork(ctx)
+		switch {
+		case err != nil:
+			return 0, err
+		case busy > 0:
+			quietSince = time.Time{}
+		case quietSince.IsZero():
+			quietSince = time.Now()
+		case time.Since(quietSince) >= settleQuiet:
+			return quietSince.Sub(start), nil
+		}
+		time.Sleep(settlePoll)
+	}
+	return 0, fmt.Errorf("the controllers were still busy after %s", timeout)
+}
+
+// controllerWork is the manager's queued and in-progress reconciles, from its metrics.
+func (e *environment) controllerWork(ctx context.Context) (float64, error) {
+	values, err := e.metrics(ctx, "workqueue_depth", "controller_runtime_active_workers")
+	if err != nil {
+		return 0, err
+	}
+	return values["workqueue_depth"] + values["controller_runtime_active_workers"], nil
+}
+
+// metrics sums, per metric name, the samples of the named metrics the manager exposes.
+func (e *environment) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.metricsAddr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manager's metrics: %w", err)
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	sums := map[string]float64{}
+	scanner := bufio.NewScanner(resp.Body)
+	scanner.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for scanner.Scan() {
+		line := scanner.Text()
+		for _, name := range names {
+			rest, ok := strings.CutPrefix(line, name)
+			if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+				continue
+			}
+			fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+			if len(fields) == 0 {
+				continue
+			}
+			if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+				sums[name] += v
+			}
+		}
+	}
+	return sums, scanner.Err()
+}
