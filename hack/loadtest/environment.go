@@ -46,12 +46,22 @@ type environment struct {
 	// settled and heapInUse are measured once the controllers caught up.
 	settled   time.Duration
 	heapInUse float64
+	// peakRSS is the manager's, read when pause stopped it.
+	peakRSS float64
+}
+
+// pause stops the manager, keeping its peak memory, until measure restarts it.
+func (e *environment) pause() {
+	e.peakRSS = e.mgr.peakRSSMiB()
+	e.mgr.stop(managerGrace)
 }
 
 type process struct {
 	cmd       *exec.Cmd
 	probeAddr string
-	done      chan error
+	// done is closed when the process has exited, with err its exit.
+	done chan struct{}
+	err  error
 }
 
 func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
@@ -122,7 +132,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 }
 
 func startManager(bin string, args []string, kubeconfig, dir string) (*process, error) {
-	p := &process{probeAddr: testenv.FreeAddr(), done: make(chan error, 1)}
+	p := &process{probeAddr: testenv.FreeAddr(), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, append(args, "--health-probe-bind-address="+p.probeAddr)...)
 	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	logFile, err := os.Create(filepath.Join(dir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano())))
@@ -133,7 +143,7 @@ func startManager(bin string, args []string, kubeconfig, dir string) (*process, 
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
-	go func() { p.done <- p.cmd.Wait(); _ = logFile.Close() }()
+	go func() { p.err = p.cmd.Wait(); _ = logFile.Close(); close(p.done) }()
 	return p, nil
 }
 
@@ -147,8 +157,8 @@ func (p *process) waitReady(timeout time.Duration) error {
 			}
 		}
 		select {
-		case err := <-p.done:
-			return fmt.Errorf("the manager exited: %v", err)
+		case <-p.done:
+			return fmt.Errorf("the manager exited: %v", p.err)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -187,12 +197,11 @@ func (p *process) stop(grace time.Duration) {
 // measure reads the manager's peak memory after the run, then restarts it over
 // everything the run created and times it until ready (caches synced).
 func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
-	m := &managerFigures{ReadyEmptySeconds: e.firstReady.Seconds(), PeakRSSMiB: e.mgr.peakRSSMiB(),
+	m := &managerFigures{ReadyEmptySeconds: e.firstReady.Seconds(), PeakRSSMiB: e.peakRSS,
 		SettleSeconds: e.settled.Seconds(), HeapInUseMiB: e.heapInUse / (1 << 20)}
 	if !cfg.measureRestart {
 		return m
 	}
-	e.mgr.stop(managerGrace)
 	bin, args := e.mgr.cmd.Path, e.mgr.cmd.Args[1:len(e.mgr.cmd.Args)-1]
 	start := time.Now()
 	var err error
