@@ -60,6 +60,8 @@ type ScimTenantReconciler struct {
 	Recorder  recorder.EventRecorder
 	// ExternalURL is the manager's default base URL for tenant URLs.
 	ExternalURL string
+	// Users and Groups count each tenant's identities.
+	Users, Groups *index.Counts
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=list;watch
@@ -91,9 +93,8 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.countIdentities(ctx, tenant); err != nil {
-		return ctrl.Result{}, err
-	}
+	tenant.Status.Users = ptr.To(int32(r.Users.Of(tenant.Namespace, tenant.Name)))
+	tenant.Status.Groups = ptr.To(int32(r.Groups.Of(tenant.Namespace, tenant.Name)))
 
 	ready := summarizeTenant(tenant, tokenCond, configCond)
 	setConditions(&tenant.Status.Conditions, tenant.Generation, tokenCond, ready)
@@ -223,21 +224,6 @@ func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identi
 	return conditionTrue(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonReconciled, "Workspace and roles exist"), nil
 }
 
-func (r *ScimTenantReconciler) countIdentities(ctx context.Context, t *identityv1alpha1.ScimTenant) error {
-	// Counting reads the cache's index without copying the objects.
-	users := &identityv1alpha1.ScimUserList{}
-	if err := r.List(ctx, users, client.InNamespace(t.Namespace), client.MatchingFields{index.UserTenant: t.Name}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
-		return err
-	}
-	groups := &identityv1alpha1.ScimGroupList{}
-	if err := r.List(ctx, groups, client.InNamespace(t.Namespace), client.MatchingFields{index.GroupTenant: t.Name}, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
-		return err
-	}
-	t.Status.Users = ptr.To(int32(len(users.Items)))
-	t.Status.Groups = ptr.To(int32(len(groups.Items)))
-	return nil
-}
-
 // summarizeTenant turns the step outcomes into the Ready condition.
 func summarizeTenant(t *identityv1alpha1.ScimTenant, tokenCond, configCond condition) condition {
 	switch {
@@ -264,8 +250,8 @@ func conditionUnchanged(conds []metav1.Condition, c condition) bool {
 
 // SetupWithManager registers the reconciler and what it watches.
 func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.APIReader == nil {
-		return errors.New("ScimTenantReconciler needs an APIReader")
+	if r.APIReader == nil || r.Users == nil || r.Groups == nil {
+		return errors.New("ScimTenantReconciler needs an APIReader and the identity counts")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimTenant{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -273,8 +259,8 @@ func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithWorkspace)).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(r.tenantsMappingClusterRole),
 			builder.WithPredicates(createOrDelete())).
-		Watches(&identityv1alpha1.ScimUser{}, countHandler()).
-		Watches(&identityv1alpha1.ScimGroup{}, countHandler()).
+		WatchesRawSource(countChanges{r.Users}).
+		WatchesRawSource(countChanges{r.Groups}).
 		Named("scimtenant").
 		Complete(r)
 }
@@ -325,24 +311,14 @@ func createOrDelete() predicate.Predicate {
 	}
 }
 
-// countHandler enqueues an identity's tenant, delayed, when an identity comes or goes.
-func countHandler() handler.EventHandler {
-	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		var tenant string
-		switch id := o.(type) {
-		case *identityv1alpha1.ScimUser:
-			tenant = id.Spec.TenantRef.Name
-		case *identityv1alpha1.ScimGroup:
-			tenant = id.Spec.TenantRef.Name
-		}
-		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: tenant}}, countDelay)
-	}
-	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(e.Object, q)
-		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(e.Object, q)
-		},
-	}
+// countChanges enqueues a tenant, delayed, when its count of identities changes.
+type countChanges struct{ counts *index.Counts }
+
+func (s countChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	s.counts.Subscribe(func(tenant types.NamespacedName) {
+		q.AddAfter(reconcile.Request{NamespacedName: tenant}, countDelay)
+	})
+	return nil
 }
+
+func (countChanges) String() string { return "identity counts" }

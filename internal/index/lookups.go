@@ -13,6 +13,8 @@ import (
 type Lookups struct {
 	UserName, UserExternalID, GroupDisplayName, GroupExternalID *Keys
 	Members                                                     *Members
+	// Users and Groups count each tenant's identities.
+	Users, Groups *Counts
 }
 
 // NewLookups returns the indexes, empty until Register.
@@ -35,6 +37,8 @@ func NewLookups() *Lookups {
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}),
 		Members: NewMembers(),
+		Users:   NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
+		Groups:  NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
 	}
 }
 
@@ -53,11 +57,17 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 			return err
 		}
 	}
+	if err := l.Users.Register(ctx, informers, &identityv1alpha1.ScimUser{}); err != nil {
+		return err
+	}
+	if err := l.Groups.Register(ctx, informers, &identityv1alpha1.ScimGroup{}); err != nil {
+		return err
+	}
 	return l.Members.Register(ctx, informers)
 }
 
 // HasSynced reports whether every index holds what its informer listed at start.
 func (l *Lookups) HasSynced() bool {
 	return l.UserName.HasSynced() && l.UserExternalID.HasSynced() && l.GroupDisplayName.HasSynced() &&
-		l.GroupExternalID.HasSynced() && l.Members.HasSynced()
+		l.GroupExternalID.HasSynced() && l.Members.HasSynced() && l.Users.HasSynced() && l.Groups.HasSynced()
 }

@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := lookups.Register(ctx, mgr.GetCache()); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, lookups.Members, opts); err != nil {
+	if err := setupControllers(mgr, lookups, opts); err != nil {
 		return nil, err
 	}
 	if opts.SCIM.BindAddress != "" {
@@ -185,25 +185,27 @@ func cacheOptions() cache.Options {
 	}
 }
 
-func setupControllers(mgr ctrl.Manager, members *index.Members, opts Options) error {
+func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) error {
 	recorder := mgr.GetEventRecorder("scim-operator")
 	if err := (&controllers.ScimTenantReconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
 		Recorder:    recorder,
 		ExternalURL: opts.ExternalURL,
+		Users:       lookups.Users,
+		Groups:      lookups.Groups,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimTenant controller: %w", err)
 	}
 	if err := (&controllers.ScimUserReconciler{
 		Client:                  mgr.GetClient(),
 		Recorder:                recorder,
-		Members:                 members,
+		Members:                 lookups.Members,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
-	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: members}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: lookups.Members}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
