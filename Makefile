@@ -118,6 +118,12 @@ loadtest: k8s-binaries ## Entra ID-like load against a local control plane and t
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go run ./hack/loadtest --embedded --users $(LOADTEST_USERS) --groups $(LOADTEST_GROUPS) \
 		--members $(LOADTEST_MEMBERS) --json $(LOCALBIN)/loadtest-$(LOADTEST_USERS).json
 
+CHAOS_SEEDS ?= 1,2,3
+
+.PHONY: chaos
+chaos: k8s-binaries ## Two replicas behind a proxy under faults (kills, API server outage, app failures, raced creates); fails on anything lost or duplicated.
+	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go run ./hack/chaos --seeds $(CHAOS_SEEDS)
+
 .PHONY: newman
 newman: $(NEWMAN) ## Install newman (npm, project-local) for Microsoft's Postman collection.
 $(NEWMAN): hack/newman/package.json hack/newman/package-lock.json

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// report is one seed's outcome.
+type report struct {
+	seed   uint64
+	faults map[fault]int
+	driver *tally
+	// driveErr is a request the driver gave up on or an answer it did not expect.
+	driveErr error
+	verdict  *verdict
+	forged   int
+	// convergence is from the end of the last fault until the verdict was clean.
+	convergence time.Duration
+}
+
+func (r *report) passed() bool {
+	return r.driveErr == nil && r.verdict.clean() && r.driver.bare5xx.Load() == 0 && r.driver.unanswered.Load() == 0 && r.forged == 0
+}
+
+func printReports(out io.Writer, reports []*report) {
+	if len(reports) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "\n%-46s", "")
+	for _, r := range reports {
+		fmt.Fprintf(out, " %10s", fmt.Sprintf("seed %d", r.seed))
+	}
+	fmt.Fprintln(out)
+	row := func(name string, value func(*report) string) {
+		fmt.Fprintf(out, "%-46s", name)
+		for _, r := range reports {
+			fmt.Fprintf(out, " %10s", value(r))
+		}
+		fmt.Fprintln(out)
+	}
+	for _, f := range []fault{killLeader, killFollower, apiServerOutage, appFails, appHangs, duplicateCreates} {
+		row("fault: "+string(f), func(r *report) string { return fmt.Sprint(r.faults[f]) })
+	}
+	row("SCIM requests", func(r *report) string { return fmt.Sprint(r.driver.requests.Load()) })
+	row("answered 2xx (after retries)", func(r *report) string { return fmt.Sprint(r.driver.ok.Load()) })
+	row("retried (transport error, 5xx, 429)", func(r *report) string { return fmt.Sprint(r.driver.retried.Load()) })
+	row("5xx without Retry-After (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.bare5xx.Load()) })
+	row("unanswered after 3 min (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.unanswered.Load()) })
+	row("lost (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.lost) })
+	row("duplicates (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.duplicates) })
+	row("wrong access (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.wrongAccess) })
+	row("app without the final state (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.undelivered) })
+	row("failing reconciles (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.failing) })
+	row("forged deliveries (must be 0)", func(r *report) string { return fmt.Sprint(r.forged) })
+	row("converged after the last fault", func(r *report) string { return r.convergence.Round(100 * time.Millisecond).String() })
+	for _, r := range reports {
+		if r.driveErr != nil {
+			fmt.Fprintf(out, "seed %d: %v\n", r.seed, r.driveErr)
+		}
+		if s, ok := r.driver.firstUnanswered.Load().(string); ok {
+			fmt.Fprintf(out, "seed %d, first unanswered: %s\n", r.seed, s)
+		}
+		for _, e := range r.verdict.examples {
+			fmt.Fprintf(out, "seed %d: %s\n", r.seed, e)
+		}
+	}
+}

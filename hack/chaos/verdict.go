@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/connectors"
+)
+
+// verdict is what the API server and the app hold once the operator has converged,
+// against what the identity provider was told.
+type verdict struct {
+	// lost: a user a 2xx answer created or changed that is missing or different.
+	lost int
+	// duplicates: userNames held by more than one ScimUser.
+	duplicates int
+	// wrongAccess: an active user without its RoleBinding, or a deactivated or
+	// deleted one with it.
+	wrongAccess int
+	// undelivered: a user whose final state the webhook app does not have.
+	undelivered int
+	// failing: users whose Ready condition is not True, and the app's failed count.
+	failing int
+	// examples of each problem, for the report.
+	examples []string
+}
+
+func (v *verdict) bad(counter *int, format string, args ...any) {
+	*counter++
+	if len(v.examples) < 8 {
+		v.examples = append(v.examples, fmt.Sprintf(format, args...))
+	}
+}
+
+func (v *verdict) clean() bool {
+	return v.lost+v.duplicates+v.wrongAccess+v.undelivered+v.failing == 0
+}
+
+// judge compares the cluster and the app with what the driver was told.
+func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdict, error) {
+	v := &verdict{}
+	var users identityv1alpha1.ScimUserList
+	if err := c.List(ctx, &users, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	byName := map[string][]*identityv1alpha1.ScimUser{}
+	for i := range users.Items {
+		u := &users.Items[i]
+		key := strings.ToLower(u.Spec.UserName)
+		byName[key] = append(byName[key], u)
+	}
+	for name, objs := range byName {
+		if len(objs) > 1 {
+			v.bad(&v.duplicates, "%d ScimUsers have userName %s", len(objs), name)
+		}
+	}
+	d.mu.Lock()
+	wants := make([]want, len(d.users))
+	for i, u := range d.users {
+		wants[i] = *u
+	}
+	d.mu.Unlock()
+	for _, w := range wants {
+		if w.id == "" {
+			continue // never created: the driver gave up on it, which the run reports
+		}
+		objs := byName[strings.ToLower(w.userName)]
+		if w.deleted {
+			if len(objs) > 0 {
+				v.bad(&v.lost, "%s was deleted (204) but is still there", w.userName)
+			}
+		} else {
+			checkUser(v, w, objs)
+		}
+		if err := checkAccess(ctx, c, v, w); err != nil {
+			return nil, err
+		}
+		checkDelivery(v, w, r)
+	}
+	var app identityv1alpha1.DownstreamApp
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: appName}, &app); err != nil {
+		return nil, err
+	}
+	if app.Status.Failed != nil && *app.Status.Failed > 0 {
+		v.bad(&v.failing, "the app has %d failed deliveries", *app.Status.Failed)
+	}
+	return v, nil
+}
+
+func checkUser(v *verdict, w want, objs []*identityv1alpha1.ScimUser) {
+	if len(objs) == 0 {
+		v.bad(&v.lost, "%s was created (201) but is missing", w.userName)
+		return
+	}
+	u := objs[0]
+	if u.Name != w.id || u.Spec.DisplayName != w.displayName || u.IsActive() != w.active {
+		v.bad(&v.lost, "%s is (%s, %q, active %t), the identity provider was told (%s, %q, active %t)",
+			w.userName, u.Name, u.Spec.DisplayName, u.IsActive(), w.id, w.displayName, w.active)
+	}
+	if !meta.IsStatusConditionTrue(u.Status.Conditions, identityv1alpha1.ConditionReady) {
+		v.bad(&v.failing, "%s is not Ready: %v", w.userName, u.Status.Conditions)
+	}
+}
+
+func checkAccess(ctx context.Context, c client.Client, v *verdict, w want) error {
+	var rb rbacv1.RoleBinding
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "scim-user-" + w.id}, &rb)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	has := err == nil
+	switch {
+	case w.active && !w.deleted && !has:
+		v.bad(&v.wrongAccess, "%s is active but has no RoleBinding", w.userName)
+	case w.active && !w.deleted && (len(rb.Subjects) != 1 || rb.Subjects[0].Name != w.userName):
+		v.bad(&v.wrongAccess, "%s's RoleBinding names %v", w.userName, rb.Subjects)
+	case (!w.active || w.deleted) && has:
+		v.bad(&v.wrongAccess, "%s is deactivated or deleted but keeps its RoleBinding", w.userName)
+	}
+	return nil
+}
+
+func checkDelivery(v *verdict, w want, r *receiver) {
+	doc, ok := r.lastOf(w.id)
+	switch {
+	case !ok && w.deleted:
+		// Created and deleted while the app could not be reached: it never had the
+		// user, which is the final state.
+	case !ok:
+		v.bad(&v.undelivered, "the app never received %s", w.userName)
+	case w.deleted && doc.Event != connectors.EventDelete:
+		v.bad(&v.undelivered, "the app's last word on deleted %s is %s", w.userName, doc.Event)
+	case !w.deleted && !w.active && doc.Event != connectors.EventDeactivate:
+		v.bad(&v.undelivered, "the app's last word on deactivated %s is %s", w.userName, doc.Event)
+	case !w.deleted && w.active && (doc.Event != connectors.EventUpsert || doc.User.DisplayName != w.displayName):
+		v.bad(&v.undelivered, "the app has %s as %s %q, not upsert %q", w.userName, doc.Event, doc.User.DisplayName, w.displayName)
+	}
+}
+
+// converge judges until the verdict is clean or timeout passes, and returns the last
+// verdict.
+func converge(ctx context.Context, c client.Client, d *driver, r *receiver, timeout time.Duration) (*verdict, error) {
+	start := time.Now()
+	for {
+		v, err := judge(ctx, c, d, r)
+		if err == nil && v.clean() {
+			return v, nil
+		}
+		if time.Since(start) > timeout {
+			return v, err
+		}
+		time.Sleep(time.Second)
+	}
+}
