@@ -50,6 +50,13 @@ type cluster struct {
 	mu        sync.Mutex
 	managers  [replicas]*testenv.Process
 	scimAddrs [replicas]string
+	// restartDelay is how long the supervisor waits before starting an exited
+	// replica again; a fault sets it for the kill it causes.
+	restartDelay [replicas]time.Duration
+	// selfExits counts replicas that exited on their own (a lost leader election
+	// ends the process, and the kubelet starts it again).
+	selfExits int
+	stopping  bool
 	// apiServer is the kube-apiserver this tool restarted, once it has restarted one.
 	apiServer *exec.Cmd
 }
@@ -91,6 +98,7 @@ func startCluster(ctx context.Context, bin, dir, receiverURL string) (*cluster, 
 		if err := c.startManager(i); err != nil {
 			return c, err
 		}
+		go c.supervise(i)
 	}
 	for i := range replicas {
 		if err := c.manager(i).WaitReady(managerReadyMax); err != nil {
@@ -136,12 +144,44 @@ func (c *cluster) leader() int {
 	return -1
 }
 
-// killAndRestart SIGKILLs replica i, waits down, and starts it again, as a node
-// failure and the Deployment's replacement pod would.
+// supervise starts replica i again whenever it exits, as the kubelet restarts a
+// container: after a fault's kill, or on its own (a replica that loses the leader
+// election, for instance while the API server is down, exits).
+func (c *cluster) supervise(i int) {
+	for {
+		p := c.manager(i)
+		<-p.Exited()
+		c.mu.Lock()
+		if c.stopping {
+			c.mu.Unlock()
+			return
+		}
+		delay := c.restartDelay[i]
+		if delay == 0 {
+			c.selfExits++
+			delay = time.Second
+		}
+		c.restartDelay[i] = 0
+		c.mu.Unlock()
+		time.Sleep(delay)
+		for c.startManager(i) != nil {
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// killAndRestart SIGKILLs replica i, as a node failure would, and waits until the
+// supervisor has started it again down later and it is ready.
 func (c *cluster) killAndRestart(i int, down time.Duration) error {
-	c.manager(i).Kill()
-	time.Sleep(down)
-	return c.startManager(i)
+	victim := c.manager(i)
+	c.mu.Lock()
+	c.restartDelay[i] = down
+	c.mu.Unlock()
+	victim.Kill()
+	for c.manager(i) == victim {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.manager(i).WaitReady(managerReadyMax)
 }
 
 // restartAPIServer kills kube-apiserver (a crash: a graceful stop would first drain
@@ -232,6 +272,9 @@ func (c *cluster) waitAPIServer(ctx context.Context, timeout time.Duration) erro
 }
 
 func (c *cluster) stop() {
+	c.mu.Lock()
+	c.stopping = true
+	c.mu.Unlock()
 	for i := range replicas {
 		if p := c.manager(i); p != nil {
 			p.Stop(managerGrace)

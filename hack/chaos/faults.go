@@ -80,10 +80,7 @@ func (in *injector) apply(ctx context.Context, f fault) error {
 		if f == killFollower {
 			victim = (leader + 1) % replicas
 		}
-		if err := c.killAndRestart(victim, in.between(time.Second, 3*time.Second)); err != nil {
-			return err
-		}
-		return c.manager(victim).WaitReady(managerReadyMax)
+		return c.killAndRestart(victim, in.between(time.Second, 3*time.Second))
 	case apiServerOutage:
 		if err := c.restartAPIServer(in.between(5*time.Second, 20*time.Second)); err != nil {
 			return err

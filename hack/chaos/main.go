@@ -144,5 +144,8 @@ func runSeed(cfg config, seed uint64, bin, parent string, out io.Writer) (*repor
 	rep := &report{seed: seed, faults: in.applied, driver: &d.tally, verdict: v, forged: rcv.forgedCount(),
 		convergence: time.Since(in.lastEnded), driveErr: driveErr}
 	rep.faults[duplicateCreates] = int(d.tally.duplicateCreates.Load())
+	c.mu.Lock()
+	rep.selfExits = c.selfExits
+	c.mu.Unlock()
 	return rep, nil
 }

@@ -15,6 +15,8 @@ type report struct {
 	driveErr error
 	verdict  *verdict
 	forged   int
+	// selfExits counts replicas that exited on their own and were started again.
+	selfExits int
 	// convergence is from the end of the last fault until the verdict was clean.
 	convergence time.Duration
 }
@@ -42,6 +44,7 @@ func printReports(out io.Writer, reports []*report) {
 	for _, f := range []fault{killLeader, killFollower, apiServerOutage, appFails, appHangs, duplicateCreates} {
 		row("fault: "+string(f), func(r *report) string { return fmt.Sprint(r.faults[f]) })
 	}
+	row("replicas that exited by themselves, restarted", func(r *report) string { return fmt.Sprint(r.selfExits) })
 	row("SCIM requests", func(r *report) string { return fmt.Sprint(r.driver.requests.Load()) })
 	row("answered 2xx (after retries)", func(r *report) string { return fmt.Sprint(r.driver.ok.Load()) })
 	row("retried (transport error, 5xx, 429)", func(r *report) string { return fmt.Sprint(r.driver.retried.Load()) })
