@@ -112,11 +112,13 @@ bench: k8s-binaries ## Run the Go benchmarks of the hot paths (filters, PATCH, r
 LOADTEST_USERS ?= 10000
 LOADTEST_GROUPS ?= 100
 LOADTEST_MEMBERS ?= 1000
+# More flags of hack/loadtest, e.g. LOADTEST_ARGS="--skip-incremental --lookups 10000".
+LOADTEST_ARGS ?=
 
 .PHONY: loadtest
 loadtest: k8s-binaries ## Entra ID-like load against a local control plane and the manager, with the write ceiling and HTTP floor (figures: bin/loadtest.json).
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go run ./hack/loadtest --embedded --users $(LOADTEST_USERS) --groups $(LOADTEST_GROUPS) \
-		--members $(LOADTEST_MEMBERS) --json $(LOCALBIN)/loadtest-$(LOADTEST_USERS).json
+		--members $(LOADTEST_MEMBERS) --json $(LOCALBIN)/loadtest-$(LOADTEST_USERS).json $(LOADTEST_ARGS)
 
 CHAOS_SEEDS ?= 1,2,3
 
