@@ -673,6 +673,20 @@ func TestRateLimit(t *testing.T) {
 	if fmt.Sprint(statuses) != "[200 200 200 429 429]" || retryAfter == "" {
 		t.Fatalf("statuses %v, Retry-After %q", statuses, retryAfter)
 	}
+	// Requests without a valid token have a budget of their own: they cannot spend
+	// the identity provider's.
+	fresh := newTenant(t)
+	valid := &scimClient{t: t, base: limited.URL + "/scim/" + fresh.Namespace + "/" + fresh.Name + "/v2", token: fresh.Token}
+	forged := &scimClient{t: t, base: valid.base, token: "scimop_" + strings.Repeat("x", 43)}
+	statuses = nil
+	for range 5 {
+		status, _, _ := forged.do("GET", "/Users", nil)
+		statuses = append(statuses, status)
+	}
+	if fmt.Sprint(statuses) != "[401 401 401 429 429]" {
+		t.Fatalf("statuses of a wrong token: %v", statuses)
+	}
+	valid.must(200, "GET", "/Users", nil)
 	// Another tenant has a budget of its own.
 	other := newTenant(t)
 	oc := &scimClient{t: t, base: limited.URL + "/scim/" + other.Namespace + "/" + other.Name + "/v2", token: other.Token}

@@ -39,13 +39,19 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if !s.limiter(ns + "/" + name).Allow() {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/s.opts.RequestsPerSecond))+1))
-		writeError(w, r, scimerr.New(http.StatusTooManyRequests, "too many requests for this tenant; retry later"))
+	// The token is checked before the tenant's request budget is spent, so that
+	// requests without a valid token cannot exhaust it and starve the identity
+	// provider; failed ones have a budget of their own.
+	if err := s.authenticate(ctx, r, tenant); err != nil {
+		if se, ok := scimerr.As(err); ok && se.Status == http.StatusUnauthorized && !s.limiter("unauthorized:"+ns+"/"+name).Allow() {
+			s.tooManyRequests(w, r, "too many requests with a missing or invalid token for this tenant; retry later")
+			return
+		}
+		writeError(w, r, err)
 		return
 	}
-	if err := s.authenticate(ctx, r, tenant); err != nil {
-		writeError(w, r, err)
+	if !s.limiter(ns + "/" + name).Allow() {
+		s.tooManyRequests(w, r, "too many requests for this tenant; retry later")
 		return
 	}
 	if tenant.IsPaused() {
@@ -117,6 +123,11 @@ func bearer(header string) (string, bool) {
 	}
 	tok = strings.TrimSpace(tok)
 	return tok, tok != ""
+}
+
+func (s *Server) tooManyRequests(w http.ResponseWriter, r *http.Request, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/s.opts.RequestsPerSecond))+1))
+	writeError(w, r, scimerr.New(http.StatusTooManyRequests, "%s", detail))
 }
 
 func (s *Server) limiter(key string) *rate.Limiter {
