@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -147,6 +149,22 @@ func checkSubject(name string) error {
 // cause itself: a binding it just created needs no second reconcile, one edited or
 // deleted by someone else is put back.
 var changedByOthers = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
+
+// indexChanges enqueues, delay later, what an index beside the cache reports changed.
+type indexChanges struct {
+	index interface {
+		Subscribe(func(types.NamespacedName))
+	}
+	delay time.Duration
+	name  string
+}
+
+func (s indexChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	s.index.Subscribe(func(key types.NamespacedName) { q.AddAfter(reconcile.Request{NamespacedName: key}, s.delay) })
+	return nil
+}
+
+func (s indexChanges) String() string { return s.name }
 
 // requestsFor enqueues every object a (cached, indexed) list finds.
 func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {

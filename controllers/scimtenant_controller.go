@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -259,8 +258,8 @@ func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithWorkspace)).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(r.tenantsMappingClusterRole),
 			builder.WithPredicates(createOrDelete())).
-		WatchesRawSource(countChanges{r.Users}).
-		WatchesRawSource(countChanges{r.Groups}).
+		WatchesRawSource(indexChanges{index: r.Users, delay: countDelay, name: "user counts"}).
+		WatchesRawSource(indexChanges{index: r.Groups, delay: countDelay, name: "group counts"}).
 		Named("scimtenant").
 		Complete(r)
 }
@@ -310,15 +309,3 @@ func createOrDelete() predicate.Predicate {
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
 }
-
-// countChanges enqueues a tenant, delayed, when its count of identities changes.
-type countChanges struct{ counts *index.Counts }
-
-func (s countChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	s.counts.Subscribe(func(tenant types.NamespacedName) {
-		q.AddAfter(reconcile.Request{NamespacedName: tenant}, countDelay)
-	})
-	return nil
-}
-
-func (countChanges) String() string { return "identity counts" }

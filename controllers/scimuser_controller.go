@@ -11,7 +11,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -210,7 +209,10 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
 			builder.WithPredicates(changedByOthers)).
-		WatchesRawSource(membershipChanges{r.Members}).
+		// The member index reports the users a group change concerns once it holds the
+		// change: on an update only those added or removed (a rename, all of them), so
+		// that a change to a 10,000-member group reconciles the members it touched.
+		WatchesRawSource(indexChanges{index: r.Members, name: "group membership changes"}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").
 		Complete(r)
@@ -226,19 +228,6 @@ func identityOf(kindLabel string) handler.MapFunc {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[identityv1alpha1.LabelIdentityNamespace], Name: l[kindLabel]}}}
 	}
 }
-
-// membershipChanges enqueues the users a group change concerns, as the member index
-// reports them once it holds the change: on an update only those added or removed (a
-// rename, all of them), so that a change to a 10,000-member group reconciles the
-// members it touched.
-type membershipChanges struct{ members *index.Members }
-
-func (s membershipChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	s.members.Subscribe(func(member types.NamespacedName) { q.Add(reconcile.Request{NamespacedName: member}) })
-	return nil
-}
-
-func (membershipChanges) String() string { return "group membership changes" }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
 	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimUserList{}, client.InNamespace(o.GetNamespace()),

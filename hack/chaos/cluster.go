@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -236,20 +237,11 @@ func (c *cluster) apiServerProcess() (int, []string, error) {
 			continue
 		}
 		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-		if strings.HasSuffix(args[0], "kube-apiserver") && containsArg(args, portArg) {
+		if strings.HasSuffix(args[0], "kube-apiserver") && slices.Contains(args, portArg) {
 			return pid, args, nil
 		}
 	}
 	return 0, nil, fmt.Errorf("no kube-apiserver with %s", portArg)
-}
-
-func containsArg(args []string, arg string) bool {
-	for _, a := range args {
-		if a == arg {
-			return true
-		}
-	}
-	return false
 }
 
 func processAlive(pid int) bool {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -62,6 +61,14 @@ func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdi
 			v.bad(&v.duplicates, "%d ScimUsers have userName %s", len(objs), name)
 		}
 	}
+	var bindings rbacv1.RoleBindingList
+	if err := c.List(ctx, &bindings, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	bindingOf := map[string]*rbacv1.RoleBinding{}
+	for i := range bindings.Items {
+		bindingOf[bindings.Items[i].Name] = &bindings.Items[i]
+	}
 	d.mu.Lock()
 	wants := make([]want, len(d.users))
 	for i, u := range d.users {
@@ -80,9 +87,7 @@ func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdi
 		} else {
 			checkUser(v, w, objs)
 		}
-		if err := checkAccess(ctx, c, v, w); err != nil {
-			return nil, err
-		}
+		checkAccess(v, w, bindingOf["scim-user-"+w.id])
 		checkDelivery(v, w, r)
 	}
 	var app identityv1alpha1.DownstreamApp
@@ -110,13 +115,9 @@ func checkUser(v *verdict, w want, objs []*identityv1alpha1.ScimUser) {
 	}
 }
 
-func checkAccess(ctx context.Context, c client.Client, v *verdict, w want) error {
-	var rb rbacv1.RoleBinding
-	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "scim-user-" + w.id}, &rb)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
-	}
-	has := err == nil
+// checkAccess compares the user's RoleBinding in the workspace (nil: none) with its state.
+func checkAccess(v *verdict, w want, rb *rbacv1.RoleBinding) {
+	has := rb != nil
 	switch {
 	case w.active && !w.deleted && !has:
 		v.bad(&v.wrongAccess, "%s is active but has no RoleBinding", w.userName)
@@ -125,7 +126,6 @@ func checkAccess(ctx context.Context, c client.Client, v *verdict, w want) error
 	case (!w.active || w.deleted) && has:
 		v.bad(&v.wrongAccess, "%s is deactivated or deleted but keeps its RoleBinding", w.userName)
 	}
-	return nil
 }
 
 func checkDelivery(v *verdict, w want, r *receiver) {

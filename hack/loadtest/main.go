@@ -103,15 +103,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if env != nil {
 		// Lookups and the ceiling are measured once the reconcilers have caught up, so
 		// that neither competes with them for the API server and the cores.
-		settled, err := env.settle(ctx, cfg.settleTimeout)
-		if err != nil {
+		if err := env.settle(ctx, cfg.settleTimeout); err != nil {
 			return err
 		}
-		env.settled = settled
-		fmt.Fprintf(out, "controllers caught up %s after the last request\n", settled.Round(100*time.Millisecond))
-		if heap, err := env.metrics(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
-			env.heapInUse = heap["go_memstats_heap_inuse_bytes"]
-		}
+		fmt.Fprintf(out, "controllers caught up %s after the last request\n", env.settled.Round(100*time.Millisecond))
 	}
 	lookupsAtScale(ctx, cfg, sc, res, out)
 	if env != nil {

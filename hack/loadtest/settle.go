@@ -19,9 +19,10 @@ const (
 )
 
 // settle waits until the manager's controllers have had nothing queued or in progress
-// for settleQuiet, and returns how long they took to catch up with the identity
-// provider, from the call (the end of its last request) to the start of the quiet.
-func (e *environment) settle(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+// for settleQuiet, and records how long they took to catch up with the identity
+// provider (from the call, the end of its last request, to the start of the quiet) and
+// the manager's heap in use then.
+func (e *environment) settle(ctx context.Context, timeout time.Duration) error {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	var quietSince time.Time
@@ -29,17 +30,21 @@ func (e *environment) settle(ctx context.Context, timeout time.Duration) (time.D
 		busy, err := e.controllerWork(ctx)
 		switch {
 		case err != nil:
-			return 0, err
+			return err
 		case busy > 0:
 			quietSince = time.Time{}
 		case quietSince.IsZero():
 			quietSince = time.Now()
 		case time.Since(quietSince) >= settleQuiet:
-			return quietSince.Sub(start), nil
+			e.settled = quietSince.Sub(start)
+			if heap, err := e.metrics(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
+				e.heapInUse = heap["go_memstats_heap_inuse_bytes"]
+			}
+			return nil
 		}
 		time.Sleep(settlePoll)
 	}
-	return 0, fmt.Errorf("the controllers were still busy after %s", timeout)
+	return fmt.Errorf("the controllers were still busy after %s", timeout)
 }
 
 // controllerWork is the manager's queued and in-progress reconciles, from its metrics.

@@ -12,36 +12,23 @@ import (
 // status counts its identities without listing them: a list copies every object's
 // struct, 80 MB every few seconds at 100,000 users.
 type Counts struct {
+	registration
+	// subscribers hear of a tenant whose count changed.
+	subscribers
 	tenantOf func(client.Object) string
 
-	mu     sync.RWMutex
-	n      map[types.NamespacedName]int // tenant → objects
-	notify []func(tenant types.NamespacedName)
-	synced func() bool
+	mu sync.RWMutex
+	n  map[types.NamespacedName]int // tenant → objects
 }
 
 // NewCounts counts objects by the tenant tenantOf names; Register feeds it.
 func NewCounts(tenantOf func(client.Object) string) *Counts {
-	return &Counts{tenantOf: tenantOf, n: map[types.NamespacedName]int{}, synced: func() bool { return false }}
+	return &Counts{tenantOf: tenantOf, n: map[types.NamespacedName]int{}}
 }
 
 // Register feeds the counts from the cache's informer of obj's kind.
 func (c *Counts) Register(ctx context.Context, informers InformerSource, obj client.Object) error {
-	synced, err := feed(ctx, informers, obj, c.update)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.synced = synced
-	c.mu.Unlock()
-	return nil
-}
-
-// HasSynced reports whether the counts include every object listed at start.
-func (c *Counts) HasSynced() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.synced()
+	return c.register(ctx, informers, obj, c.update)
 }
 
 // Of is the number of objects of the tenant.
@@ -49,13 +36,6 @@ func (c *Counts) Of(namespace, tenant string) int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.n[types.NamespacedName{Namespace: namespace, Name: tenant}]
-}
-
-// Subscribe calls notify with a tenant, after its count changed. It must not block.
-func (c *Counts) Subscribe(notify func(tenant types.NamespacedName)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.notify = append(c.notify, notify)
 }
 
 func (c *Counts) update(before, after client.Object) {
@@ -73,14 +53,9 @@ func (c *Counts) update(before, after client.Object) {
 		c.n[t]++
 		changed = append(changed, t)
 	}
-	notify := c.notify
 	c.mu.Unlock()
 	if len(changed) == 2 && changed[0] == changed[1] {
 		return // an update within one tenant changes no count
 	}
-	for _, t := range changed {
-		for _, n := range notify {
-			n(t)
-		}
-	}
+	c.tell(changed...)
 }

@@ -2,11 +2,9 @@ package index
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -18,36 +16,22 @@ import (
 // a reader that must see its own writes waits with WaitFor, and checks with Holds that
 // an object it reads back from the cache still has the key.
 type Keys struct {
+	registration
 	progress
 	keysOf func(client.Object) []string
 
-	mu     sync.RWMutex
-	byKey  map[string][]string // namespace/key → object names
-	synced func() bool
+	mu    sync.RWMutex
+	byKey map[string][]string // namespace/key → object names
 }
 
 // NewKeys returns an empty index of the keys keysOf gives an object; Register feeds it.
 func NewKeys(keysOf func(client.Object) []string) *Keys {
-	return &Keys{keysOf: keysOf, byKey: map[string][]string{}, synced: func() bool { return false }}
+	return &Keys{keysOf: keysOf, byKey: map[string][]string{}}
 }
 
 // Register feeds the index from the cache's informer of obj's kind.
 func (k *Keys) Register(ctx context.Context, informers InformerSource, obj client.Object) error {
-	synced, err := feed(ctx, informers, obj, k.update)
-	if err != nil {
-		return err
-	}
-	k.mu.Lock()
-	k.synced = synced
-	k.mu.Unlock()
-	return nil
-}
-
-// HasSynced reports whether the index holds every object the informer listed at start.
-func (k *Keys) HasSynced() bool {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.synced()
+	return k.register(ctx, informers, obj, k.update)
 }
 
 // Names returns the names of the objects in namespace that have key.
@@ -104,31 +88,4 @@ func (k *Keys) unlink(key, name string) {
 		return
 	}
 	k.byKey[key] = names
-}
-
-// feed calls update with every change the cache's informer of obj's kind sees
-// (before is nil for a new object, after nil for a deleted one) and returns whether the
-// handler has had the objects listed at start.
-func feed(ctx context.Context, informers InformerSource, obj client.Object, update func(before, after client.Object)) (func() bool, error) {
-	informer, err := informers.GetInformer(ctx, obj)
-	if err != nil {
-		return nil, fmt.Errorf("getting the %T informer: %w", obj, err)
-	}
-	reg, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { update(nil, asObject(o)) },
-		UpdateFunc: func(old, o any) { update(asObject(old), asObject(o)) },
-		DeleteFunc: func(o any) { update(asObject(o), nil) },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("watching %T for an index: %w", obj, err)
-	}
-	return reg.HasSynced, nil
-}
-
-func asObject(obj any) client.Object {
-	if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = tombstone.Obj
-	}
-	o, _ := obj.(client.Object)
-	return o
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -23,15 +22,17 @@ import (
 // handler takes to run. Subscribers hear of the members a change concerns only after
 // the index holds it, so a reconcile they trigger reads the index as it is now.
 type Members struct {
+	registration
 	progress
+	// subscribers hear, after the index changed, of each member whose groups changed:
+	// added, removed, or in a group renamed, deleted or being deleted.
+	subscribers
 
 	mu       sync.RWMutex
 	slots    []GroupRef
 	free     []int32
 	slotOf   map[types.NamespacedName]int32
 	byMember map[types.NamespacedName][]int32 // member (namespace, SCIM id) → slots
-	notify   []func(member types.NamespacedName)
-	synced   func() bool
 }
 
 // GroupRef is a group as the index knows it.
@@ -46,43 +47,14 @@ func NewMembers() *Members {
 	return &Members{
 		slotOf:   map[types.NamespacedName]int32{},
 		byMember: map[types.NamespacedName][]int32{},
-		synced:   func() bool { return false },
 	}
-}
-
-// InformerSource is the part of a cache that hands out informers.
-type InformerSource interface {
-	GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error)
 }
 
 // Register feeds the index from the cache's ScimGroup informer.
 func (m *Members) Register(ctx context.Context, informers InformerSource) error {
-	synced, err := feed(ctx, informers, &identityv1alpha1.ScimGroup{}, func(before, after client.Object) {
+	return m.register(ctx, informers, &identityv1alpha1.ScimGroup{}, func(before, after client.Object) {
 		m.update(asGroup(before), asGroup(after))
 	})
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	m.synced = synced
-	m.mu.Unlock()
-	return nil
-}
-
-// HasSynced reports whether the index holds every group the informer listed at start.
-func (m *Members) HasSynced() bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.synced()
-}
-
-// Subscribe calls notify, after the index changed, with each member whose groups
-// changed: added, removed, or in a group renamed, deleted or being deleted. It must not
-// block (a workqueue's Add does not).
-func (m *Members) Subscribe(notify func(member types.NamespacedName)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.notify = append(m.notify, notify)
 }
 
 // GroupsOf returns the groups of tenant in namespace that name memberID, sorted by
@@ -155,16 +127,12 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 		m.free = append(m.free, slot)
 		delete(m.slotOf, key)
 	}
-	notify := m.notify
 	m.mu.Unlock()
 	m.observe(ref)
 
 	for id, user := range changed {
-		if !user {
-			continue
-		}
-		for _, n := range notify {
-			n(types.NamespacedName{Namespace: key.Namespace, Name: id})
+		if user {
+			m.tell(types.NamespacedName{Namespace: key.Namespace, Name: id})
 		}
 	}
 }

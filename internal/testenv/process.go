@@ -99,14 +99,24 @@ func (p *Process) WaitReady(timeout time.Duration) error {
 	}
 }
 
-// Stop sends SIGTERM and waits up to grace for the exit, then kills the process.
-func (p *Process) Stop(grace time.Duration) {
+// Stop sends SIGTERM, as the kubelet does, and waits up to grace for the exit, then
+// kills the process. It returns how the process exited, or that it had to be killed.
+func (p *Process) Stop(grace time.Duration) error {
 	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
+		return p.err
 	case <-time.After(grace):
 		p.Kill()
+		return fmt.Errorf("the process did not stop within %s and was killed", grace)
 	}
+}
+
+// LogTail is the end of the process's output, for a failure message.
+func (p *Process) LogTail() string {
+	out, _ := os.ReadFile(p.LogPath)
+	lines := strings.Split(string(out), "\n")
+	return strings.Join(lines[max(0, len(lines)-40):], "\n")
 }
 
 // Kill ends the process at once (SIGKILL), as a node failure or the OOM killer would.

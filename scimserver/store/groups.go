@@ -44,15 +44,16 @@ func (groupCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality)
 	return nil, "", false
 }
 
-func (c groupCodec) equalityNames(t Tenant, eq filter.Equality) ([]string, bool) {
+func (c groupCodec) equalityNames(ctx context.Context, t Tenant, eq filter.Equality) ([]string, bool, error) {
 	if eq.Attribute != "members.value" {
-		return nil, false
+		return nil, false, nil
 	}
-	var names []string
-	for _, g := range c.store.Lookups.Members.GroupsOf(t.Namespace, t.Name, eq.Value) {
+	groups, err := c.store.groupsNaming(ctx, t, eq.Value)
+	names := make([]string, 0, len(groups))
+	for _, g := range groups {
 		names = append(names, g.Name)
 	}
-	return names, true
+	return names, true, err
 }
 
 func (groupCodec) newList() client.ObjectList { return &identityv1alpha1.ScimGroupList{} }

@@ -111,6 +111,15 @@ func awaitOwnWrites(ctx context.Context, ix interface {
 	return nil
 }
 
+// groupsNaming returns the tenant's groups that name memberID, from the member index
+// once it has taken in this server's own group writes.
+func (s *Store) groupsNaming(ctx context.Context, t Tenant, memberID string) ([]index.GroupRef, error) {
+	if err := awaitOwnWrites(ctx, s.Lookups.Members, &s.groupWrites); err != nil {
+		return nil, err
+	}
+	return s.Lookups.Members.GroupsOf(t.Namespace, t.Name, memberID), nil
+}
+
 // Collection is the set of one resource type, Users or Groups.
 type Collection interface {
 	Resource() *schema.Resource
@@ -141,7 +150,7 @@ type codec[T client.Object] interface {
 	equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (ix *index.Keys, key string, ok bool)
 	// equalityNames answers a filter equality from the member index: the names of
 	// the objects that may match.
-	equalityNames(t Tenant, eq filter.Equality) (names []string, ok bool)
+	equalityNames(ctx context.Context, t Tenant, eq filter.Equality) (names []string, ok bool, err error)
 }
 
 type collection[T client.Object] struct {
@@ -252,10 +261,11 @@ func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.E
 		if ix, key, ok := c.codec.equalityIndex(c.store.Lookups, t, eq); ok {
 			return c.lookup(ctx, t, ix, key)
 		}
-		if names, ok := c.codec.equalityNames(t, eq); ok {
-			if err := awaitOwnWrites(ctx, c.store.Lookups.Members, &c.store.groupWrites); err != nil {
-				return nil, err
-			}
+		names, ok, err := c.codec.equalityNames(ctx, t, eq)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			return c.named(ctx, t, names)
 		}
 	}
@@ -350,8 +360,6 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 	return nil, c.conflict(unique)
 }
 
-// list reads the tenant namespace's objects an index maps key to, from the cache and
-// without copies: callers only read them.
 // lookup returns the objects that ix says have key, as the cache has them now.
 func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key string) ([]T, error) {
 	if err := awaitOwnWrites(ctx, ix, c.writes); err != nil {
@@ -382,6 +390,8 @@ func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]
 	return out, nil
 }
 
+// list reads the tenant namespace's objects an index maps key to, from the cache and
+// without copies: callers only read them.
 func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) ([]T, error) {
 	l := c.codec.newList()
 	if err := c.store.Client.List(ctx, l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {

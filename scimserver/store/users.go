@@ -81,14 +81,12 @@ func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.Sci
 	return doc, nil
 }
 
-// groupsOf computes a user's groups from group membership (the member index), having
-// waited for the index to take in this server's own group writes.
+// groupsOf computes a user's groups from group membership (the member index).
 func (c userCodec) groupsOf(ctx context.Context, t Tenant, userID string) ([]any, error) {
-	members := c.store.Lookups.Members
-	if err := awaitOwnWrites(ctx, members, &c.store.groupWrites); err != nil {
+	refs, err := c.store.groupsNaming(ctx, t, userID)
+	if err != nil {
 		return nil, err
 	}
-	refs := members.GroupsOf(t.Namespace, t.Name, userID)
 	out := make([]any, 0, len(refs))
 	for _, g := range refs {
 		if !g.Deleting {
@@ -99,7 +97,9 @@ func (c userCodec) groupsOf(ctx context.Context, t Tenant, userID string) ([]any
 	return out, nil
 }
 
-func (userCodec) equalityNames(Tenant, filter.Equality) ([]string, bool) { return nil, false }
+func (userCodec) equalityNames(context.Context, Tenant, filter.Equality) ([]string, bool, error) {
+	return nil, false, nil
+}
 
 func (userCodec) apply(doc map[string]any, u *identityv1alpha1.ScimUser) error {
 	core, exts := splitExtensions(doc)

@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -100,7 +99,7 @@ func TestManagerNeedsExactlyTheChartsPermissions(t *testing.T) {
 
 	t.Run("refused nothing", func(t *testing.T) {
 		if refused := refusedRequests(t, serviceAccount); len(refused) > 0 {
-			t.Errorf("the chart's ServiceAccount was refused:\n%s\nmanager log:\n%s", strings.Join(refused, "\n"), mgr.logTail())
+			t.Errorf("the chart's ServiceAccount was refused:\n%s\nmanager log:\n%s", strings.Join(refused, "\n"), mgr.LogTail())
 		}
 	})
 	t.Run("used every permission granted", func(t *testing.T) {
@@ -150,12 +149,10 @@ func TestManagerNeedsExactlyTheChartsPermissions(t *testing.T) {
 
 // managerProcess is the manager binary running out of cluster.
 type managerProcess struct {
+	*testenv.Process
 	bin        string
-	cmd        *exec.Cmd
-	log        *bytes.Buffer
 	scimURL    string
 	metricsURL string
-	done       chan error
 }
 
 // startManagerAs builds the manager binary and runs it with the Deployment's arguments
@@ -163,11 +160,9 @@ type managerProcess struct {
 func startManagerAs(t *testing.T, user string, dep *unstructured.Unstructured) *managerProcess {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "scim-operator")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scim-operator")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the manager: %v\n%s", err, out)
+	bin, err := testenv.BuildManager(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	sa, err := env.AddUser(envtest.User{Name: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + lpNamespace}}, nil)
 	if err != nil {
@@ -180,65 +175,30 @@ func startManagerAs(t *testing.T, user string, dep *unstructured.Unstructured) *
 	kubeconfigPath := writeTemp(t, "kubeconfig", kubeconfig)
 	containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-	scimAddr, probeAddr, metricsAddr := testenv.FreeAddr(), testenv.FreeAddr(), testenv.FreeAddr()
-	// Later flags win: the pod's ports become free local ones, and out of cluster the
-	// Lease namespace cannot be read from the pod's ServiceAccount.
-	args = append(args, "--scim-bind-address="+scimAddr, "--health-probe-bind-address="+probeAddr,
-		"--metrics-bind-address="+metricsAddr, "--leader-election-namespace="+lpNamespace)
-	p := &managerProcess{bin: bin, log: &bytes.Buffer{}, scimURL: "http://" + scimAddr, metricsURL: "https://" + metricsAddr + "/metrics", done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
+	scimAddr, metricsAddr := testenv.FreeAddr(), testenv.FreeAddr()
+	// Later flags win: the pod's ports become free local ones (the probes' too, which
+	// StartProcess adds), and out of cluster the Lease namespace cannot be read from the
+	// pod's ServiceAccount.
+	args = append(args, "--scim-bind-address="+scimAddr, "--metrics-bind-address="+metricsAddr,
+		"--leader-election-namespace="+lpNamespace)
+	proc, err := testenv.StartProcess(bin, args, kubeconfigPath, dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + probeAddr + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the manager never became ready:\n%s", p.logTail())
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("the manager exited (%v):\n%s", err, p.logTail())
-		case <-time.After(200 * time.Millisecond):
-		}
+	t.Cleanup(proc.Kill)
+	p := &managerProcess{Process: proc, bin: bin, scimURL: "http://" + scimAddr, metricsURL: "https://" + metricsAddr + "/metrics"}
+	if err := p.WaitReady(60 * time.Second); err != nil {
+		t.Fatalf("%v:\n%s", err, p.LogTail())
 	}
-}
-
-// logTail is the end of the manager's log, for a failure message.
-func (p *managerProcess) logTail() string {
-	lines := strings.Split(p.log.String(), "\n")
-	return strings.Join(lines[max(0, len(lines)-40):], "\n")
+	return p
 }
 
 // stop sends SIGTERM, as the kubelet does, and expects a clean exit that hands the
-// Lease back.
+// Lease back within the pod's grace period.
 func (p *managerProcess) stop(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Errorf("the manager exited with %v on SIGTERM:\n%s", err, p.logTail())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the manager did not stop within the pod's grace period:\n%s", p.logTail())
+	if err := p.Stop(30 * time.Second); err != nil {
+		t.Errorf("the manager did not stop cleanly on SIGTERM (%v):\n%s", err, p.LogTail())
 	}
 }
 
