@@ -214,6 +214,80 @@ func TestGroupIsATeam(t *testing.T) {
 	}, eventually).Should(Succeed())
 }
 
+// Whoever may write a ScimTenant chooses its workspace and roles: that must not be
+// enough to have cluster-admin bound, or any role bound in someone else's namespace.
+func TestTenantWritersCannotGrantBeyondWhatTheClusterAllows(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns, ws := "access-grant", "access-grant-ws"
+	newNamespace(t, ws)
+	tenant := accessTenant(t, ns, func(tn *identityv1alpha1.ScimTenant) {
+		tn.Spec.Workspace = ws
+		tn.Spec.Roles = append(tn.Spec.Roles, identityv1alpha1.RoleMapping{Name: "root", ClusterRole: "cluster-admin"})
+	})
+	user := validUser(ns, "idp", "erin")
+	g.Expect(k8sClient.Create(ctx, user)).To(Succeed())
+	group := &identityv1alpha1.ScimGroup{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ops"},
+		Spec:       identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "idp"}, DisplayName: "Ops"},
+	}
+	g.Expect(k8sClient.Create(ctx, group)).To(Succeed())
+	subject, team := "oidc:erin@example.com", []string{"oidc:Ops"}
+	reasons := func(g Gomega) (string, string, string) {
+		u := condition(g, user, func() []metav1.Condition { return user.Status.Conditions }, identityv1alpha1.ConditionReady)
+		gr := condition(g, group, func() []metav1.Condition { return group.Status.Conditions }, identityv1alpha1.ConditionReady)
+		tn := condition(g, tenant, func() []metav1.Condition { return tenant.Status.Conditions }, identityv1alpha1.ConditionReady)
+		return u.Reason, gr.Reason, tn.Reason
+	}
+
+	// Another namespace that has not accepted the tenant: nothing is bound there.
+	g.Eventually(func(g Gomega) {
+		u, gr, tn := reasons(g)
+		g.Expect([]string{u, gr, tn}).To(Equal([]string{controllers.ReasonWorkspaceNotPermitted, controllers.ReasonWorkspaceNotPermitted, controllers.ReasonWorkspaceNotPermitted}))
+	}, eventually).Should(Succeed())
+	g.Expect(can(g, subject, nil, "list", "pods", ws)).To(BeFalse())
+
+	// Its administrators accept the tenant's namespace: access follows.
+	acceptance := func(value string) {
+		change(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ws}}, func(n *corev1.Namespace) {
+			n.Annotations = map[string]string{identityv1alpha1.AnnotationWorkspaceTenants: value}
+		})
+	}
+	acceptance(ns)
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "list", "pods", ws)).To(BeTrue())
+		g.Expect(can(g, "oidc:someone", team, "list", "pods", ws)).To(BeTrue())
+		u, gr, tn := reasons(g)
+		// The tenant still maps a role to cluster-admin, which it may not grant.
+		g.Expect([]string{u, gr, tn}).To(Equal([]string{controllers.ReasonBound, controllers.ReasonBound, controllers.ReasonClusterRoleNotGrantable}))
+	}, eventually).Should(Succeed())
+
+	// Neither a user nor a team gets cluster-admin through the tenant's mapping.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Role = ptr.To("root") })
+	change(t, group, func(gr *identityv1alpha1.ScimGroup) { gr.Spec.Role = ptr.To("root") })
+	g.Eventually(func(g Gomega) {
+		u, gr, _ := reasons(g)
+		g.Expect([]string{u, gr}).To(Equal([]string{controllers.ReasonClusterRoleNotGrantable, controllers.ReasonClusterRoleNotGrantable}))
+		g.Expect(can(g, subject, nil, "list", "pods", ws)).To(BeFalse())
+		g.Expect(can(g, "oidc:someone", team, "list", "pods", ws)).To(BeFalse())
+	}, eventually).Should(Succeed())
+	var rbs rbacv1.RoleBindingList
+	g.Expect(k8sClient.List(ctx, &rbs)).To(Succeed())
+	for _, rb := range rbs.Items {
+		g.Expect(rb.RoleRef.Name).NotTo(Equal("cluster-admin"), "RoleBinding %s/%s", rb.Namespace, rb.Name)
+	}
+
+	// Withdrawing the acceptance withdraws the access it allowed.
+	change(t, user, func(u *identityv1alpha1.ScimUser) { u.Spec.Role = ptr.To("viewer") })
+	g.Eventually(func(g Gomega) { g.Expect(can(g, subject, nil, "list", "pods", ws)).To(BeTrue()) }, eventually).Should(Succeed())
+	acceptance("someone-else")
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, subject, nil, "list", "pods", ws)).To(BeFalse())
+		u, _, _ := reasons(g)
+		g.Expect(u).To(Equal(controllers.ReasonWorkspaceNotPermitted))
+	}, eventually).Should(Succeed())
+}
+
 func TestSystemSubjectsAreNeverBound(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()

@@ -27,8 +27,9 @@ import (
 )
 
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list;watch;create;update;delete
-// The operator grants the tenants' ClusterRoles without holding them itself.
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind
+// The operator grants the tenants' ClusterRoles without holding them itself, by bind on
+// the grantable ones only: config/rbac/grant_role.yaml, rendered by the chart from
+// rbac.grantableClusterRoles. No marker, since the list is configuration.
 
 // binding is a RoleBinding the operator wants for an identity.
 type binding struct {

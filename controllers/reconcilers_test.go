@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/token"
 )
 
@@ -140,6 +141,23 @@ func TestTenantReportsMissingConfigurationAndRecovers(t *testing.T) {
 	}, eventually).Should(Succeed())
 
 	g.Expect(k8sClient.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "scim-test-auditor"}})).To(Succeed())
+	// The workspace is another namespace: it must accept this tenant's namespace.
+	g.Eventually(func(g Gomega) {
+		c := ready(g)
+		g.Expect(c.Reason).To(Equal(controllers.ReasonWorkspaceNotPermitted))
+		g.Expect(c.Message).To(ContainSubstring("kubectl annotate namespace okta-workspace identity.scim-operator.io/workspace-for=tenant-missing"))
+	}, eventually).Should(Succeed())
+
+	change(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "okta-workspace"}}, func(ns *corev1.Namespace) {
+		ns.Annotations = map[string]string{identityv1alpha1.AnnotationWorkspaceTenants: "elsewhere, tenant-missing"}
+	})
+	g.Eventually(func(g Gomega) {
+		c := ready(g)
+		g.Expect(c.Reason).To(Equal(controllers.ReasonClusterRoleNotGrantable))
+		g.Expect(c.Message).To(ContainSubstring("scim-test-auditor (role auditor)"))
+	}, eventually).Should(Succeed())
+
+	change(t, tenant, func(tn *identityv1alpha1.ScimTenant) { tn.Spec.Roles = tn.Spec.Roles[:len(tn.Spec.Roles)-1] })
 	g.Eventually(func(g Gomega) {
 		g.Expect(ready(g).Status).To(Equal(metav1.ConditionTrue))
 	}, eventually).Should(Succeed())

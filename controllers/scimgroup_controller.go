@@ -41,6 +41,8 @@ type ScimGroupReconciler struct {
 	Recorder recorder.EventRecorder
 	// Members is the group membership index, which finds the groups naming a user.
 	Members *index.Members
+	// Grants says which ClusterRoles may be bound and where.
+	Grants Grants
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=list;watch;update
@@ -106,11 +108,19 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 	}
 	clusterRole, mapped := tenant.ClusterRoleFor(role)
 	var want []binding
+	var refused *refusal
+	var err error
 	if mapped && subjectErr == nil {
-		want = append(want, binding{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name, ClusterRole: clusterRole,
-			Subject: rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: subject}})
+		refused, err = r.Grants.checkBinding(ctx, r.Client, tenant, clusterRole)
+		if refused == nil && err == nil {
+			want = append(want, binding{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name, ClusterRole: clusterRole,
+				Subject: rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: subject}})
+		}
 	}
-	done, err := applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(identityv1alpha1.LabelGroup, group), want)
+	var done []string
+	if err == nil {
+		done, err = applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(identityv1alpha1.LabelGroup, group), want)
+	}
 	for _, a := range done {
 		r.Recorder.Eventf(group, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", a)
 	}
@@ -127,6 +137,8 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 			fmt.Sprintf("Role %q is not one of ScimTenant %s's roles: no team binding", role, tenant.Name)), 0, nil
 	case subjectErr != nil:
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonSubjectRefused, subjectErr.Error()+": no team binding"), 0, nil
+	case refused != nil:
+		return conditionFalse(identityv1alpha1.ConditionReady, refused.reason, refused.message+": no team binding"), 0, nil
 	}
 	return conditionTrue(identityv1alpha1.ConditionReady, ReasonBound,
 		fmt.Sprintf("Group %q is bound to ClusterRole %s in %s", subject, clusterRole, tenant.Spec.Workspace)), 0, nil
@@ -165,13 +177,15 @@ func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identit
 // SetupWithManager registers the reconciler and what it watches: a user that appears
 // or disappears re-resolves the groups that name it, found through the member index.
 func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Members == nil {
-		return errors.New("ScimGroupReconciler needs the member index")
+	if r.Members == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimGroupReconciler needs the member index and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.groupsOfTenant)),
+			builder.WithPredicates(workspaceAcceptanceChanged)).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelGroup)),
 			builder.WithPredicates(changedByOthers)).
 		Watches(&identityv1alpha1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfMember),

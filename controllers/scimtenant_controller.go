@@ -61,6 +61,8 @@ type ScimTenantReconciler struct {
 	ExternalURL string
 	// Users and Groups count each tenant's identities.
 	Users, Groups *index.Counts
+	// Grants says which ClusterRoles may be bound and where.
+	Grants Grants
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimtenants,verbs=list;watch
@@ -197,7 +199,8 @@ func (r *ScimTenantReconciler) labelReferencedSecret(ctx context.Context, t *ide
 	return nil
 }
 
-// checkConfiguration verifies that the workspace and every mapped ClusterRole exist.
+// checkConfiguration verifies that the workspace and every mapped ClusterRole exist,
+// and that the operator may grant them there.
 func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identityv1alpha1.ScimTenant) (condition, error) {
 	ns := &corev1.Namespace{}
 	if err := r.Get(ctx, types.NamespacedName{Name: t.Spec.Workspace}, ns); err != nil {
@@ -219,6 +222,13 @@ func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identi
 	if len(missing) > 0 {
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonClusterRoleNotFound,
 			"ClusterRole(s) not found: "+strings.Join(missing, ", ")), nil
+	}
+	refused, err := r.Grants.checkTenant(ctx, r.Client, t)
+	if err != nil {
+		return condition{}, err
+	}
+	if refused != nil {
+		return conditionFalse(identityv1alpha1.ConditionReady, refused.reason, refused.message), nil
 	}
 	return conditionTrue(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonReconciled, "Workspace and roles exist"), nil
 }
@@ -249,8 +259,8 @@ func conditionUnchanged(conds []metav1.Condition, c condition) bool {
 
 // SetupWithManager registers the reconciler and what it watches.
 func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.APIReader == nil || r.Users == nil || r.Groups == nil {
-		return errors.New("ScimTenantReconciler needs an APIReader and the identity counts")
+	if r.APIReader == nil || r.Users == nil || r.Groups == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimTenantReconciler needs an APIReader, the identity counts and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimTenant{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -273,11 +283,11 @@ func (r *ScimTenantReconciler) tenantsOfSecret(ctx context.Context, o client.Obj
 }
 
 func (r *ScimTenantReconciler) tenantsWithWorkspace(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.tenantsWhere(ctx, func(t *identityv1alpha1.ScimTenant) bool { return t.Spec.Workspace == o.GetName() })
+	return r.requestsForTenants(ctx, func(t *identityv1alpha1.ScimTenant) bool { return t.Spec.Workspace == o.GetName() })
 }
 
 func (r *ScimTenantReconciler) tenantsMappingClusterRole(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.tenantsWhere(ctx, func(t *identityv1alpha1.ScimTenant) bool {
+	return r.requestsForTenants(ctx, func(t *identityv1alpha1.ScimTenant) bool {
 		for _, role := range t.Spec.Roles {
 			if role.ClusterRole == o.GetName() {
 				return true
@@ -287,20 +297,32 @@ func (r *ScimTenantReconciler) tenantsMappingClusterRole(ctx context.Context, o 
 	})
 }
 
-// tenantsWhere scans the tenants, which are few: one per identity provider connection.
-func (r *ScimTenantReconciler) tenantsWhere(ctx context.Context, match func(*identityv1alpha1.ScimTenant) bool) []reconcile.Request {
-	tenants := &identityv1alpha1.ScimTenantList{}
-	if err := r.List(ctx, tenants, client.UnsafeDisableDeepCopy); err != nil {
+func (r *ScimTenantReconciler) requestsForTenants(ctx context.Context, match func(*identityv1alpha1.ScimTenant) bool) []reconcile.Request {
+	tenants, err := tenantsWhere(ctx, r.Client, match)
+	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Failed to list ScimTenants")
 		return nil
 	}
-	var reqs []reconcile.Request
-	for i := range tenants.Items {
-		if match(&tenants.Items[i]) {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&tenants.Items[i])})
-		}
+	reqs := make([]reconcile.Request, 0, len(tenants))
+	for i := range tenants {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&tenants[i])})
 	}
 	return reqs
+}
+
+// tenantsWhere scans the tenants, which are few: one per identity provider connection.
+func tenantsWhere(ctx context.Context, c client.Reader, match func(*identityv1alpha1.ScimTenant) bool) ([]identityv1alpha1.ScimTenant, error) {
+	tenants := &identityv1alpha1.ScimTenantList{}
+	if err := c.List(ctx, tenants, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	var out []identityv1alpha1.ScimTenant
+	for i := range tenants.Items {
+		if match(&tenants.Items[i]) {
+			out = append(out, tenants.Items[i])
+		}
+	}
+	return out, nil
 }
 
 func createOrDelete() predicate.Predicate {

@@ -51,6 +51,8 @@ type ScimUserReconciler struct {
 	// Members is the group membership index; a membership change reconciles the
 	// members it concerns.
 	Members *index.Members
+	// Grants says which ClusterRoles may be bound and where.
+	Grants Grants
 	// MaxConcurrentReconciles bounds the fan-out after a tenant change.
 	MaxConcurrentReconciles int
 }
@@ -117,19 +119,29 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 	active := hasAccess(user)
 
 	var want []binding
-	if active && mapped && subjectErr == nil {
-		want = append(want, binding{Namespace: e.Workspace, Name: "scim-user-" + user.Name, ClusterRole: clusterRole,
-			Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
-	}
+	var refused *refusal
 	var applyErr error
-	if tenant.Spec.StorageQuotaPolicy == identityv1alpha1.StorageQuotaEnforce && e.StorageQuota != nil {
+	if active && mapped && subjectErr == nil {
+		refused, applyErr = r.Grants.checkBinding(ctx, r.Client, tenant, clusterRole)
+		if refused == nil && applyErr == nil {
+			want = append(want, binding{Namespace: e.Workspace, Name: "scim-user-" + user.Name, ClusterRole: clusterRole,
+				Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
+		}
+	}
+	if applyErr == nil && tenant.Spec.StorageQuotaPolicy == identityv1alpha1.StorageQuotaEnforce && e.StorageQuota != nil {
 		ns := QuotaNamespaceName(user)
 		done, err := ensureQuotaNamespace(ctx, r.Client, labels, ns, *e.StorageQuota)
 		actions = append(actions, done...)
 		applyErr = err
 		if active && subjectErr == nil {
-			want = append(want, binding{Namespace: ns, Name: "scim-user-" + user.Name, ClusterRole: "admin",
-				Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
+			// The quota namespace is the user's own, made by the operator: only the
+			// ClusterRole limit applies.
+			if denied := r.Grants.checkClusterRole(quotaNamespaceClusterRole); denied != nil {
+				refused = denied
+			} else {
+				want = append(want, binding{Namespace: ns, Name: "scim-user-" + user.Name, ClusterRole: quotaNamespaceClusterRole,
+					Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
+			}
 		}
 	}
 	if applyErr == nil {
@@ -155,6 +167,9 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 			fmt.Sprintf("Role %q is not one of ScimTenant %s's roles: no access granted", e.Role, tenant.Name)), 0, nil
 	case subjectErr != nil:
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonSubjectRefused, subjectErr.Error()+": no access granted"), 0, nil
+	case refused != nil:
+		// Only an administrator's change (which raises an event) can lift a refusal.
+		return conditionFalse(identityv1alpha1.ConditionReady, refused.reason, refused.message), 0, nil
 	case !active:
 		return conditionTrue(identityv1alpha1.ConditionReady, ReasonDeactivated,
 			fmt.Sprintf("Suspended: no bindings; role %s kept for a reactivation", e.Role)), 0, nil
@@ -200,13 +215,15 @@ func suspension(user *identityv1alpha1.ScimUser) condition {
 // tenant, the RoleBindings it made (so that a deleted binding comes back), and group
 // membership changes (only the members that changed are reconciled).
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Members == nil {
-		return errors.New("ScimUserReconciler needs the member index")
+	if r.Members == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimUserReconciler needs the member index and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
 		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.usersOfTenant)),
+			builder.WithPredicates(workspaceAcceptanceChanged)).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
 			builder.WithPredicates(changedByOthers)).
 		// The member index reports the users a group change concerns once it holds the

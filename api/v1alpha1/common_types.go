@@ -68,3 +68,10 @@ const FinalizerCleanup = "identity.scim-operator.io/cleanup"
 // Retain policy: it has no access and is invisible to SCIM, and stays until an
 // administrator deletes it.
 const AnnotationDeletedAt = "identity.scim-operator.io/deleted-at"
+
+// AnnotationWorkspaceTenants on a Namespace lets ScimTenants of other namespaces grant
+// access in it: a comma-separated list of the namespaces whose tenants may name it as
+// their workspace. A tenant may always use its own namespace. Only who may update
+// Namespaces (cluster administrators, not namespace admins) can set it, so writing a
+// ScimTenant never suffices to grant roles in someone else's namespace.
+const AnnotationWorkspaceTenants = "identity.scim-operator.io/workspace-for"

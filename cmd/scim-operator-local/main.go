@@ -177,8 +177,15 @@ func writeKubeconfig(env *envtest.Environment, path string) error {
 // ensureDemoTenant creates (or keeps) the demo tenant, gives it a fresh token, and waits
 // until the operator reports it Ready.
 func ensureDemoTenant(ctx context.Context, c client.Client, reader client.Reader) (string, string, error) {
-	ws := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoWorkspace}}
-	if err := c.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+	// The workspace accepts the demo tenant's namespace, as a cluster administrator's
+	// annotation would in a real cluster.
+	ws := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoWorkspace,
+		Annotations: map[string]string{identityv1alpha1.AnnotationWorkspaceTenants: demoNamespace}}}
+	err := c.Create(ctx, ws)
+	if apierrors.IsAlreadyExists(err) {
+		err = c.Patch(ctx, ws, client.Merge)
+	}
+	if err != nil {
 		return "", "", fmt.Errorf("creating the demo workspace: %w", err)
 	}
 	tenant := &identityv1alpha1.ScimTenant{

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/memlimit"
 )
@@ -45,6 +47,13 @@ func runManager(args []string) int {
 	fs.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body; larger ones get 413.")
 	fs.Float64Var(&opts.SCIM.RequestsPerSecond, "scim-requests-per-second", 200, "Requests per second each tenant may make; more get 429 with Retry-After.")
 	fs.IntVar(&opts.SCIM.MaxResults, "scim-max-results", 1000, "Largest page of a SCIM list.")
+	fs.Func("grantable-cluster-roles", fmt.Sprintf("Comma-separated ClusterRoles that tenants may map roles to; the operator binds no other (default %s). "+
+		"Give the operator's ServiceAccount bind on exactly these (the chart does, from rbac.grantableClusterRoles).",
+		strings.Join(controllers.DefaultGrantableClusterRoles, ",")), func(v string) error {
+		roles, err := parseClusterRoles(v)
+		opts.GrantableClusterRoles = roles
+		return err
+	})
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(args)
@@ -73,6 +82,25 @@ func runManager(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// parseClusterRoles reads a comma-separated list of ClusterRole names.
+func parseClusterRoles(v string) ([]string, error) {
+	var roles []string
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+			continue
+		case strings.ContainsAny(name, "*/ ") || strings.HasPrefix(name, "system:"):
+			return nil, fmt.Errorf("%q is not a ClusterRole a tenant may map to", name)
+		}
+		roles = append(roles, name)
+	}
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("no ClusterRole named")
+	}
+	return roles, nil
 }
 
 func usage(w *os.File, text string) int {

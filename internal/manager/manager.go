@@ -55,6 +55,9 @@ type Options struct {
 	EnableHTTP2 bool
 	// ExternalURL is the base URL identity providers reach the SCIM server at.
 	ExternalURL string
+	// GrantableClusterRoles are the only ClusterRoles the operator binds; empty means
+	// controllers.DefaultGrantableClusterRoles.
+	GrantableClusterRoles []string
 	// MaxConcurrentReconciles bounds each identity controller's parallel reconciles.
 	MaxConcurrentReconciles int
 	// SCIM configures the SCIM server; an empty BindAddress runs none.
@@ -187,6 +190,10 @@ func cacheOptions() cache.Options {
 
 func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) error {
 	recorder := mgr.GetEventRecorder("scim-operator")
+	grants := controllers.Grants{ClusterRoles: opts.GrantableClusterRoles}
+	if len(grants.ClusterRoles) == 0 {
+		grants.ClusterRoles = controllers.DefaultGrantableClusterRoles
+	}
 	if err := (&controllers.ScimTenantReconciler{
 		Client:      mgr.GetClient(),
 		APIReader:   mgr.GetAPIReader(),
@@ -194,6 +201,7 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 		ExternalURL: opts.ExternalURL,
 		Users:       lookups.Users,
 		Groups:      lookups.Groups,
+		Grants:      grants,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimTenant controller: %w", err)
 	}
@@ -201,11 +209,12 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 		Client:                  mgr.GetClient(),
 		Recorder:                recorder,
 		Members:                 lookups.Members,
+		Grants:                  grants,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
-	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: lookups.Members}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: lookups.Members, Grants: grants}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}

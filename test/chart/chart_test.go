@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/scim-operator/scim-operator/internal/testenv"
@@ -86,6 +87,16 @@ func TestRenderedDeployment(t *testing.T) {
 			t.Errorf("manager args %q lack %s", args, want)
 		}
 	}
+	// The manager refuses and the API server forbids binding any other ClusterRole.
+	if !strings.Contains(args, "--grantable-cluster-roles=admin,edit,view") {
+		t.Errorf("manager args %q do not name the grantable ClusterRoles", args)
+	}
+	grant := find(t, objs, "ClusterRole", "scim-operator-grant")
+	rules, _, _ := unstructured.NestedSlice(grant.Object, "rules")
+	if want := []any{map[string]any{"apiGroups": []any{"rbac.authorization.k8s.io"}, "resources": []any{"clusterroles"},
+		"verbs": []any{"bind"}, "resourceNames": []any{"admin", "edit", "view"}}}; !equality.Semantic.DeepEqual(rules, want) {
+		t.Errorf("grant ClusterRole rules %v, want %v", rules, want)
+	}
 	if replicas, _, _ := unstructured.NestedInt64(dep.Object, "spec", "replicas"); replicas != 2 {
 		t.Errorf("replicas = %d, want 2: every replica serves SCIM", replicas)
 	}
@@ -118,6 +129,10 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{[]string{"metrics.serviceMonitor.interval=often"}, "at '/metrics/serviceMonitor/interval'"},
 		{[]string{"certificate.enabled=true", "certificate.issuerRef.name=letsencrypt"}, "certificate.dnsNames, ingress.host or httpRoute.hostnames"},
 		{[]string{"httpRoute.enabled=true"}, "at '/httpRoute/parentRefs'"},
+		{[]string{"rbac.grantableClusterRoles={view,system:node}"}, "at '/rbac/grantableClusterRoles/1'"},
+		{[]string{"rbac.grantableClusterRoles={}"}, "at '/rbac/grantableClusterRoles/0': minLength"},
+		{[]string{"tenant.enabled=true", "tenant.workspace=team-a", "rbac.grantableClusterRoles={view}"},
+			"role editor maps to ClusterRole edit, which is not in rbac.grantableClusterRoles (view)"},
 	} {
 		t.Run(strings.Join(tc.set, ","), func(t *testing.T) {
 			args := []string{"template", "scim", chartDir}

@@ -32,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -67,6 +68,9 @@ func TestManagerNeedsExactlyTheChartsPermissions(t *testing.T) {
 	for _, ns := range []string{workspace, "monitoring"} {
 		g.Expect(ensureNamespace(ctx, ns, "test", nil)).To(Succeed())
 	}
+	// The workspace is not the tenant's namespace: a cluster administrator accepts it.
+	g.Expect(admin.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: workspace}}, client.RawPatch(types.MergePatchType,
+		fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, identityv1alpha1.AnnotationWorkspaceTenants, idpNS)))).To(Succeed())
 	g.Expect(admin.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "monitoring", Name: "prometheus"}})).To(Succeed())
 
 	values := writeValues(t, map[string]any{
@@ -141,6 +145,19 @@ func TestManagerNeedsExactlyTheChartsPermissions(t *testing.T) {
 		}}
 		g.Expect(admin.Create(ctx, sar)).To(Succeed())
 		g.Expect(sar.Status.Allowed).To(BeFalse(), "the ServiceAccount holds view's rules itself, so bind is not proven necessary")
+	})
+	t.Run("bind only the grantable ClusterRoles", func(t *testing.T) {
+		// Were the manager (or a ScimTenant writer through it) to bind anything else,
+		// the API server would refuse: the chart grants bind on rbac.grantableClusterRoles only.
+		g := NewWithT(t)
+		for role, want := range map[string]bool{"admin": true, "edit": true, "view": true, "cluster-admin": false, "system:node": false} {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: serviceAccount, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + lpNamespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "bind", Group: rbacv1.GroupName, Resource: "clusterroles", Name: role},
+			}}
+			g.Expect(admin.Create(ctx, sar)).To(Succeed())
+			g.Expect(sar.Status.Allowed).To(Equal(want), "may bind ClusterRole %s", role)
+		}
 	})
 	t.Run("dashboard and alerts query exported metrics", func(t *testing.T) {
 		checkQueriedMetrics(t, render(t, "dash", "dash", "-f", allFeatures), metricNames)
