@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -691,6 +692,45 @@ func TestRateLimit(t *testing.T) {
 	other := newTenant(t)
 	oc := &scimClient{t: t, base: limited.URL + "/scim/" + other.Namespace + "/" + other.Name + "/v2", token: other.Token}
 	oc.must(200, "GET", "/Users", nil)
+}
+
+// Failed authentications are limited per client address, found through the trusted
+// proxy's X-Forwarded-For: an address that keeps failing is refused even with a valid
+// token, before it is compared, while the identity provider's address is unaffected.
+func TestFailedAuthenticationsPerAddress(t *testing.T) {
+	f := newTenant(t)
+	srv := httptest.NewServer(scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{
+		FailedAuthPerSecond: 0.01, FailedAuthBurst: 3, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}).Handler())
+	defer srv.Close()
+	base := srv.URL + "/scim/" + f.Namespace + "/" + f.Name + "/v2"
+	from := func(addr, url, token string) int {
+		req, _ := http.NewRequest(http.MethodGet, url+"/Users", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	attacker, idp := "198.51.100.1", "203.0.113.9"
+	var statuses []int
+	for _, url := range []string{base, srv.URL + "/scim/" + f.Namespace + "/no-such-tenant/v2", base} {
+		statuses = append(statuses, from(attacker, url, "scimop_"+strings.Repeat("x", 43)))
+	}
+	// Once its budget is spent, even the right token does not get through.
+	statuses = append(statuses, from(attacker, base, f.Token))
+	if fmt.Sprint(statuses) != "[401 404 401 429]" {
+		t.Fatalf("statuses of the failing address: %v", statuses)
+	}
+	if got := from(idp, base, f.Token); got != http.StatusOK {
+		t.Errorf("the identity provider's address got %d", got)
+	}
+	// A client claiming another address behind the proxy's entry gains nothing.
+	if got := from("203.0.113.9, "+attacker, base, f.Token); got != http.StatusTooManyRequests {
+		t.Errorf("a forged X-Forwarded-For escaped the limit: %d", got)
+	}
 }
 
 func TestMetrics(t *testing.T) {

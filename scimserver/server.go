@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/clientaddr"
 	"github.com/scim-operator/scim-operator/scimserver/store"
 )
 
@@ -48,6 +50,14 @@ type Options struct {
 	// RequestsPerSecond and Burst rate-limit each tenant (default 200/s, burst 400).
 	RequestsPerSecond float64
 	Burst             int
+	// FailedAuthPerSecond and FailedAuthBurst limit the failed authentications (wrong
+	// or missing token, unknown tenant) of each client address (default 1/s, burst 20);
+	// an address beyond them gets 429 whatever it sends.
+	FailedAuthPerSecond float64
+	FailedAuthBurst     int
+	// TrustedProxies are the peers (an Ingress controller's pods) whose
+	// X-Forwarded-For names the client address; without them the peer is the client.
+	TrustedProxies []netip.Prefix
 	// RequestTimeout bounds the work on one request (default 30s; Okta gives up at 60s).
 	RequestTimeout time.Duration
 	// TLSCertFile and TLSKeyFile serve HTTPS directly when both are set.
@@ -78,6 +88,12 @@ func (o *Options) defaults() {
 	if o.Burst <= 0 {
 		o.Burst = 2 * int(o.RequestsPerSecond)
 	}
+	if o.FailedAuthPerSecond <= 0 {
+		o.FailedAuthPerSecond = 1
+	}
+	if o.FailedAuthBurst <= 0 {
+		o.FailedAuthBurst = 20
+	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
 	}
@@ -98,6 +114,7 @@ type Server struct {
 	recorder recorder.EventRecorder
 	log      logr.Logger
 	limiters sync.Map // tenant key → *rate.Limiter
+	failures *clientaddr.Budget
 	activity *activity
 	handler  http.Handler
 }
@@ -115,6 +132,7 @@ func New(c client.Client, apiReader client.Reader, lookups *index.Lookups, rec r
 		recorder: rec,
 		log:      log,
 		activity: newActivity(),
+		failures: clientaddr.NewBudget(opts.FailedAuthPerSecond, opts.FailedAuthBurst),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/scim/{namespace}/{tenant}/v2", s.serveTenant)

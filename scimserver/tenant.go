@@ -15,6 +15,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/token"
+	"github.com/scim-operator/scim-operator/scimserver/clientaddr"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 	"github.com/scim-operator/scim-operator/scimserver/store"
 )
@@ -34,8 +35,18 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("namespace"), r.PathValue("tenant")
 	setLabel(r, "tenant", ns+"/"+name)
 
+	// An address that keeps failing is refused before anything is looked up, so that
+	// guessing tokens or probing for tenants goes no faster than its budget.
+	addr := clientaddr.Of(r, s.opts.TrustedProxies)
+	if s.failures.Blocked(addr) {
+		s.tooManyRequests(w, r, s.opts.FailedAuthPerSecond, "too many failed authentications from this address; retry later")
+		return
+	}
 	tenant, err := s.tenant(ctx, ns, name)
 	if err != nil {
+		if se, ok := scimerr.As(err); ok && se.Status == http.StatusNotFound {
+			s.failures.Failed(addr)
+		}
 		writeError(w, r, err)
 		return
 	}
@@ -43,15 +54,18 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	// requests without a valid token cannot exhaust it and starve the identity
 	// provider; failed ones have a budget of their own.
 	if err := s.authenticate(ctx, r, tenant); err != nil {
-		if se, ok := scimerr.As(err); ok && se.Status == http.StatusUnauthorized && !s.limiter("unauthorized:"+ns+"/"+name).Allow() {
-			s.tooManyRequests(w, r, "too many requests with a missing or invalid token for this tenant; retry later")
-			return
+		if se, ok := scimerr.As(err); ok && se.Status == http.StatusUnauthorized {
+			s.failures.Failed(addr)
+			if !s.limiter("unauthorized:" + ns + "/" + name).Allow() {
+				s.tooManyRequests(w, r, s.opts.RequestsPerSecond, "too many requests with a missing or invalid token for this tenant; retry later")
+				return
+			}
 		}
 		writeError(w, r, err)
 		return
 	}
 	if !s.limiter(ns + "/" + name).Allow() {
-		s.tooManyRequests(w, r, "too many requests for this tenant; retry later")
+		s.tooManyRequests(w, r, s.opts.RequestsPerSecond, "too many requests for this tenant; retry later")
 		return
 	}
 	if tenant.IsPaused() {
@@ -125,8 +139,10 @@ func bearer(header string) (string, bool) {
 	return tok, tok != ""
 }
 
-func (s *Server) tooManyRequests(w http.ResponseWriter, r *http.Request, detail string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/s.opts.RequestsPerSecond))+1))
+// tooManyRequests answers 429 with the wait for the next request of a budget that
+// refills perSecond.
+func (s *Server) tooManyRequests(w http.ResponseWriter, r *http.Request, perSecond float64, detail string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/perSecond))+1))
 	writeError(w, r, scimerr.New(http.StatusTooManyRequests, "%s", detail))
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/memlimit"
+	"github.com/scim-operator/scim-operator/scimserver/clientaddr"
 )
 
 func main() {
@@ -46,6 +47,13 @@ func runManager(args []string) int {
 	fs.StringVar(&opts.SCIM.TLSKeyFile, "scim-tls-key-file", "", "Private key (PEM) for --scim-tls-cert-file.")
 	fs.Int64Var(&opts.SCIM.MaxBodyBytes, "scim-max-body-bytes", 1<<20, "Largest SCIM request body; larger ones get 413.")
 	fs.Float64Var(&opts.SCIM.RequestsPerSecond, "scim-requests-per-second", 200, "Requests per second each tenant may make; more get 429 with Retry-After.")
+	fs.Func("scim-trusted-proxies", "Comma-separated addresses or CIDRs of the proxies in front of the SCIM server (the Ingress controller's pods) whose X-Forwarded-For names the client; "+
+		"failed authentications are limited per client address, and without this every client behind a proxy shares the proxy's.", func(v string) error {
+		proxies, err := clientaddr.ParseTrustedProxies(v)
+		opts.SCIM.TrustedProxies = proxies
+		return err
+	})
+	fs.Float64Var(&opts.SCIM.FailedAuthPerSecond, "scim-failed-auth-per-second", 1, "Failed authentications per second each client address may make (burst 20); beyond, its requests get 429 before any token is compared.")
 	fs.IntVar(&opts.SCIM.MaxResults, "scim-max-results", 1000, "Largest page of a SCIM list.")
 	fs.Func("grantable-cluster-roles", fmt.Sprintf("Comma-separated ClusterRoles that tenants may map roles to; the operator binds no other (default %s). "+
 		"Give the operator's ServiceAccount bind on exactly these (the chart does, from rbac.grantableClusterRoles).",

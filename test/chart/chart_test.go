@@ -82,7 +82,8 @@ func TestRenderedDeployment(t *testing.T) {
 	argList, _, _ := unstructured.NestedStringSlice(c, "args")
 	args := strings.Join(argList, " ")
 	for _, want := range []string{"--leader-elect", "--external-url=https://scim.example.com",
-		"--scim-tls-cert-file=/etc/scim-operator/tls/tls.crt", "--metrics-secure=true", "--enable-http2"} {
+		"--scim-tls-cert-file=/etc/scim-operator/tls/tls.crt", "--metrics-secure=true", "--enable-http2",
+		"--scim-trusted-proxies=10.244.0.0/16,fd00:10:244::/56", "--scim-failed-auth-per-second=1"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("manager args %q lack %s", args, want)
 		}
