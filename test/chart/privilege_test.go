@@ -101,6 +101,7 @@ func TestManagerNeedsExactlyTheChartsPermissions(t *testing.T) {
 	metricNames := scrapeMetrics(t, g, mgr.metricsURL)
 	mgr.stop(t)
 
+	t.Run("logs carry no token and no personal data", func(t *testing.T) { checkLogs(t, mgr.LogPath, token, strangerToken) })
 	t.Run("refused nothing", func(t *testing.T) {
 		if refused := refusedRequests(t, serviceAccount); len(refused) > 0 {
 			t.Errorf("the chart's ServiceAccount was refused:\n%s\nmanager log:\n%s", strings.Join(refused, "\n"), mgr.LogTail())
@@ -286,8 +287,13 @@ func provision(t *testing.T, g *WithT, scim *scimClient) {
 	ctx := context.Background()
 	hooks := newHookReceiver(t, g)
 	userSchema := []string{"urn:ietf:params:scim:schemas:core:2.0:User"}
-	alice := map[string]any{"schemas": userSchema, "userName": "alice@example.com", "externalId": "a1", "active": true}
+	alice := map[string]any{"schemas": userSchema, "userName": "alice@example.com", "externalId": "ext-alice-7f3a", "active": true,
+		"displayName": "Alicia Liddellq", "name": map[string]any{"givenName": "Alicia", "familyName": "Liddellq"},
+		"emails": []any{map[string]any{"value": "alicia.private@example.net", "primary": true}}}
 	id := scim.expect(t, http.StatusCreated, http.MethodPost, "/Users", alice)["id"].(string)
+	// A request the server refuses, naming a person: the refusal must not log the name.
+	scim.expect(t, http.StatusBadRequest, http.MethodPost, "/Users", map[string]any{"schemas": userSchema,
+		"userName": "bob.refused@example.com", "active": "maybe"})
 	scim.expect(t, http.StatusConflict, http.MethodPost, "/Users", alice) // an identity provider's retry
 	scim.expect(t, http.StatusOK, http.MethodGet, `/Users?filter=userName+eq+"alice@example.com"`, nil)
 	scim.expect(t, http.StatusNotFound, http.MethodGet, "/Users/00000000-0000-4000-8000-000000000000", nil)
@@ -327,7 +333,7 @@ func provision(t *testing.T, g *WithT, scim *scimClient) {
 		g.Eventually(roleRefOf(userBinding)).Should(Equal("edit"))
 	}
 	scim.expect(t, http.StatusNoContent, http.MethodPatch, "/Groups/"+gid, patchOp("remove", `members[value eq "`+id+`"]`, nil))
-	stranger := &scimClient{base: scim.base, token: "scimop_not-the-token-at-all-000000000000"}
+	stranger := &scimClient{base: scim.base, token: strangerToken}
 	stranger.expect(t, http.StatusUnauthorized, http.MethodGet, "/Users", nil)
 
 	scim.expect(t, http.StatusNoContent, http.MethodDelete, "/Groups/"+gid, nil)
@@ -338,6 +344,34 @@ func provision(t *testing.T, g *WithT, scim *scimClient) {
 	g.Eventually(roleRefOf(userBinding)).Should(Equal("absent"))
 	g.Eventually(roleRefOf(client.ObjectKey{Namespace: workspace, Name: "scim-group-" + gid})).Should(Equal("absent"))
 	g.Expect(hooks.events(id)).To(ContainElements("upsert", "deactivate", "delete"), "the webhook app missed part of the user's life")
+}
+
+// strangerToken is a wrong token that provision presents.
+const strangerToken = "scimop_not-the-token-at-all-000000000000"
+
+// personalData is every value provision sends that identifies a person.
+var personalData = []string{"alice@example.com", "alice@example.org", "ext-alice-7f3a", "Alicia", "Liddellq",
+	"alicia.private@example.net", "bob.refused@example.com"}
+
+// checkLogs reads the whole log of the manager, run at the chart's log level (info): it
+// must name no token and no person, whatever happened (refusals and failures included).
+func checkLogs(t *testing.T, path string, secrets ...string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(raw)
+	if !strings.Contains(log, "Starting manager") || !strings.Contains(log, "Serving SCIM") {
+		t.Fatalf("the manager's log at %s is not the whole log:\n%s", path, log)
+	}
+	for _, s := range append(secrets, personalData...) {
+		for line := range strings.Lines(log) {
+			if strings.Contains(strings.ToLower(line), strings.ToLower(s)) {
+				t.Errorf("the log names %q at the chart's log level:\n%s", s, line)
+			}
+		}
+	}
 }
 
 // hookReceiver is a webhook DownstreamApp of the tenant, so that the flow covers
