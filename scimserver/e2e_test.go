@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 	"github.com/scim-operator/scim-operator/internal/token"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -692,6 +693,21 @@ func TestRateLimit(t *testing.T) {
 	other := newTenant(t)
 	oc := &scimClient{t: t, base: limited.URL + "/scim/" + other.Namespace + "/" + other.Name + "/v2", token: other.Token}
 	oc.must(200, "GET", "/Users", nil)
+}
+
+// A replica whose indexes have not yet taken in every identity (just started, before
+// it is ready) answers 503 with Retry-After instead of "no such user", which would
+// make the identity provider create the user again.
+func TestNoAnswersBeforeTheIndexesAreSynced(t *testing.T) {
+	f := newTenant(t)
+	starting := httptest.NewServer(scimserver.New(mgrClient, mgrReader, index.NewLookups(), nil, ctrl.Log, scimserver.Options{}).Handler())
+	defer starting.Close()
+	c := &scimClient{t: t, base: starting.URL + "/scim/" + f.Namespace + "/" + f.Name + "/v2", token: f.Token}
+	status, body, header := c.do("GET", `/Users?filter=userName+eq+"someone"`, nil)
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+		t.Fatalf("a lookup before the indexes synced got %d (Retry-After %q): %s", status, header.Get("Retry-After"), body)
+	}
+	scimError(t, body, http.StatusServiceUnavailable, "")
 }
 
 // Failed authentications are limited per client address, found through the trusted

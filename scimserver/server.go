@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -115,6 +116,9 @@ type Server struct {
 	log      logr.Logger
 	limiters sync.Map // tenant key → *rate.Limiter
 	failures *clientaddr.Budget
+	lookups  *index.Lookups
+	// synced is set once the indexes beside the cache have taken in every object.
+	synced   atomic.Bool
 	activity *activity
 	handler  http.Handler
 }
@@ -133,6 +137,7 @@ func New(c client.Client, apiReader client.Reader, lookups *index.Lookups, rec r
 		log:      log,
 		activity: newActivity(),
 		failures: clientaddr.NewBudget(opts.FailedAuthPerSecond, opts.FailedAuthBurst),
+		lookups:  lookups,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/scim/{namespace}/{tenant}/v2", s.serveTenant)
@@ -142,6 +147,21 @@ func New(c client.Client, apiReader client.Reader, lookups *index.Lookups, rec r
 	})
 	s.handler = s.instrument(mux)
 	return s
+}
+
+// indexesSynced reports whether lookups can be answered. The readiness probe keeps
+// Services from routing here before, but a client that reaches the pod anyway must
+// not be told that a user does not exist because the index has not seen it yet: its
+// identity provider would create the user a second time.
+func (s *Server) indexesSynced() bool {
+	if s.synced.Load() {
+		return true
+	}
+	if !s.lookups.HasSynced() {
+		return false
+	}
+	s.synced.Store(true)
+	return true
 }
 
 // Handler serves the SCIM API.

@@ -35,6 +35,11 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("namespace"), r.PathValue("tenant")
 	setLabel(r, "tenant", ns+"/"+name)
 
+	if !s.indexesSynced() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, r, scimerr.New(http.StatusServiceUnavailable, "the server is starting; retry"))
+		return
+	}
 	// An address that keeps failing is refused before anything is looked up, so that
 	// guessing tokens or probing for tenants goes no faster than its budget.
 	addr := clientaddr.Of(r, s.opts.TrustedProxies)

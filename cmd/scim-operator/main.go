@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,6 +63,9 @@ func runManager(args []string) int {
 		opts.GrantableClusterRoles = roles
 		return err
 	})
+	var shutdownDelay time.Duration
+	fs.DurationVar(&shutdownDelay, "shutdown-delay", 5*time.Second, "How long the manager goes on serving, not ready, after SIGTERM before it stops accepting "+
+		"connections, so that Services and Ingress controllers stop sending it any first (then in-flight SCIM requests get up to 25s).")
 	zapOpts := zap.Options{Development: false, TimeEncoder: zapcore.RFC3339NanoTimeEncoder}
 	zapOpts.BindFlags(fs)
 	_ = fs.Parse(args)
@@ -73,7 +77,8 @@ func runManager(args []string) int {
 		log.Info("Go runtime memory limit set from the container's", "bytes", limit, "fraction", memlimit.Fraction)
 	}
 
-	ctx := ctrl.SetupSignalHandler()
+	ctx, draining := manager.DrainOnSignal(shutdownDelay, log)
+	opts.Draining = draining
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		log.Error(err, "Failed to load a kubeconfig")

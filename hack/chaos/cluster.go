@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -33,7 +34,7 @@ const (
 	leaseNamespace  = "chaos-system"
 	bearer          = "scimop_chaos-token-000000000000000000000000"
 	webhookSecret   = "chaos-webhook-secret"
-	managerGrace    = 30 * time.Second
+	managerGrace    = 40 * time.Second // the chart's terminationGracePeriodSeconds
 	replicas        = 2
 	managerReadyMax = 2 * time.Minute
 )
@@ -60,6 +61,51 @@ type cluster struct {
 	stopping  bool
 	// apiServer is the kube-apiserver this tool restarted, once it has restarted one.
 	apiServer *exec.Cmd
+	// ready is what each replica's readiness probe last said.
+	ready [replicas]bool
+}
+
+// endpointLag is how often readiness is probed: the time a Service takes to stop
+// routing to a pod that stopped being ready (or to start routing to a new one).
+const endpointLag = 250 * time.Millisecond
+
+// watchReadiness probes replica i's /readyz, as the kubelet does for a Service's endpoints.
+func (c *cluster) watchReadiness(i int) {
+	probe := &http.Client{Timeout: endpointLag}
+	for {
+		c.mu.Lock()
+		stopping, addr := c.stopping, c.managers[i].ProbeAddr
+		c.mu.Unlock()
+		if stopping {
+			return
+		}
+		ok := false
+		if resp, err := probe.Get("http://" + addr + "/readyz"); err == nil {
+			ok = resp.StatusCode == http.StatusOK
+			_ = resp.Body.Close()
+		}
+		c.mu.Lock()
+		c.ready[i] = ok
+		c.mu.Unlock()
+		time.Sleep(endpointLag)
+	}
+}
+
+// endpoints are the SCIM addresses of the ready replicas, as a Service routes; all of
+// them while none is ready, so that clients see the outage rather than hang.
+func (c *cluster) endpoints() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for i, ok := range c.ready {
+		if ok {
+			out = append(out, c.scimAddrs[i])
+		}
+	}
+	if len(out) == 0 {
+		return c.scimAddrs[:]
+	}
+	return out
 }
 
 func startCluster(ctx context.Context, bin, dir, receiverURL string) (*cluster, error) {
@@ -100,6 +146,7 @@ func startCluster(ctx context.Context, bin, dir, receiverURL string) (*cluster, 
 			return c, err
 		}
 		go c.supervise(i)
+		go c.watchReadiness(i)
 	}
 	for i := range replicas {
 		if err := c.manager(i).WaitReady(managerReadyMax); err != nil {
@@ -183,6 +230,22 @@ func (c *cluster) killAndRestart(i int, down time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return c.manager(i).WaitReady(managerReadyMax)
+}
+
+// stopGracefully stops replica i as a rolling update or a drained node does: SIGTERM,
+// then up to the grace period to finish its requests and exit. The supervisor starts it
+// again; stopGracefully waits until it is ready. It returns how the old process ended
+// (nil: by itself, with status 0, within the grace period).
+func (c *cluster) stopGracefully(i int) (ended error, err error) {
+	victim := c.manager(i)
+	c.mu.Lock()
+	c.restartDelay[i] = time.Second
+	c.mu.Unlock()
+	ended = victim.Stop(managerGrace)
+	for c.manager(i) == victim {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return ended, c.manager(i).WaitReady(managerReadyMax)
 }
 
 // restartAPIServer kills kube-apiserver (a crash: a graceful stop would first drain

@@ -38,6 +38,10 @@ type want struct {
 // tally counts the driver's requests.
 type tally struct {
 	requests, ok, retried, unanswered atomic.Int64
+	// transportErrors counts requests through the proxy (the Service) that got no
+	// HTTP answer at all. Creates raced to each replica's own address are not among
+	// them: a replica that is down refuses those, as a pod's IP would.
+	transportErrors atomic.Int64
 	// bare5xx counts 5xx answers without Retry-After: must stay 0.
 	bare5xx atomic.Int64
 	// duplicateCreates counts creates sent through both replicas at once.
@@ -109,6 +113,9 @@ func (d *driver) send(ctx context.Context, base, method, path string, body any) 
 	d.tally.requests.Add(1)
 	resp, err := d.http.Do(req)
 	if err != nil {
+		if ctx.Err() == nil && base == d.base {
+			d.tally.transportErrors.Add(1)
+		}
 		return answer{}
 	}
 	defer resp.Body.Close() //nolint:errcheck // read below

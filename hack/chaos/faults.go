@@ -18,6 +18,7 @@ const (
 	appFails         fault = "webhook app answering 503"
 	appHangs         fault = "webhook app hanging past its timeout"
 	duplicateCreates fault = "create sent through both replicas at once"
+	gracefulStop     fault = "leader stopped (SIGTERM) and restarted"
 )
 
 // injector applies faults at seeded random moments until every kind has been
@@ -30,11 +31,26 @@ type injector struct {
 	applied  map[fault]int
 	// lastEnded is when the last fault was over (the replica back, the API server up).
 	lastEnded time.Time
+	// driver counts the requests that failed without an answer.
+	driver *tally
+	// drain is what graceful stops showed.
+	drain drainOutcome
 }
 
-func newInjector(c *cluster, r *receiver, seed uint64, out io.Writer) *injector {
+// drainOutcome is what stopping replicas gracefully showed.
+type drainOutcome struct {
+	// dropped counts requests that got no answer (a reset or closed connection)
+	// from the SIGTERM until the replica was back: must stay 0.
+	dropped int64
+	// unclean counts stops that did not end with status 0 within the grace period.
+	unclean []string
+	// handover is the longest time from the SIGTERM to another process leading.
+	handover time.Duration
+}
+
+func newInjector(c *cluster, r *receiver, d *tally, seed uint64, out io.Writer) *injector {
 	return &injector{cluster: c, receiver: r, rand: rand.New(rand.NewPCG(seed, seed^0xfa17)), //nolint:gosec // reproducible
-		out: out, applied: map[fault]int{}}
+		out: out, applied: map[fault]int{}, driver: d}
 }
 
 func (in *injector) between(lo, hi time.Duration) time.Duration {
@@ -45,7 +61,7 @@ func (in *injector) between(lo, hi time.Duration) time.Duration {
 // 2-6 s before each, then closes done.
 func (in *injector) run(ctx context.Context, rounds int, done chan<- struct{}) error {
 	defer close(done)
-	kinds := []fault{killLeader, killFollower, apiServerOutage, appFails, appHangs}
+	kinds := []fault{killLeader, killFollower, apiServerOutage, appFails, appHangs, gracefulStop}
 	for range rounds {
 		in.rand.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 		for _, f := range kinds {
@@ -81,6 +97,8 @@ func (in *injector) apply(ctx context.Context, f fault) error {
 			victim = (leader + 1) % replicas
 		}
 		return c.killAndRestart(victim, in.between(time.Second, 3*time.Second))
+	case gracefulStop:
+		return in.stopLeader()
 	case apiServerOutage:
 		if err := c.restartAPIServer(in.between(5*time.Second, 20*time.Second)); err != nil {
 			return err
@@ -95,5 +113,39 @@ func (in *injector) apply(ctx context.Context, f fault) error {
 		time.Sleep(in.between(5*time.Second, 15*time.Second))
 		in.receiver.setMode(appHealthy)
 	}
+	return nil
+}
+
+// stopLeader stops the leading replica gracefully while the driver goes on, and
+// records what clients saw, how the process ended and how soon the other replica led.
+func (in *injector) stopLeader() error {
+	c := in.cluster
+	leader := max(c.leader(), 0)
+	stopped := c.manager(leader)
+	droppedBefore := in.driver.transportErrors.Load()
+	start := time.Now()
+	// The lease is released on the way out, so whichever replica tries next (the
+	// other one, or the stopped one started again) leads without waiting for it to
+	// expire.
+	handover := make(chan time.Duration, 1)
+	go func() {
+		deadline := start.Add(managerReadyMax)
+		for time.Now().Before(deadline) {
+			if l := c.leader(); l >= 0 && c.manager(l) != stopped {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		handover <- time.Since(start)
+	}()
+	ended, err := c.stopGracefully(leader)
+	if err != nil {
+		return err
+	}
+	if ended != nil {
+		in.drain.unclean = append(in.drain.unclean, fmt.Sprintf("replica %d: %v", leader, ended))
+	}
+	in.drain.handover = max(in.drain.handover, <-handover)
+	in.drain.dropped += in.driver.transportErrors.Load() - droppedBefore
 	return nil
 }

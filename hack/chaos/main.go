@@ -120,14 +120,14 @@ func runSeed(cfg config, seed uint64, bin, parent string, out io.Writer) (*repor
 	if err != nil {
 		return nil, err
 	}
-	px, err := startProxy("127.0.0.1:0", func() []string { return c.scimAddrs[:] })
+	px, err := startProxy("127.0.0.1:0", c.endpoints)
 	if err != nil {
 		return nil, err
 	}
 	defer px.close()
 
 	d := newDriver(px.addr(), c.scimAddrs[:], cfg.users, seed, cfg.perSecond)
-	in := newInjector(c, rcv, seed, out)
+	in := newInjector(c, rcv, &d.tally, seed, out)
 	faultsDone := make(chan struct{})
 	faultErr := make(chan error, 1)
 	go func() { faultErr <- in.run(ctx, cfg.rounds, faultsDone) }()
@@ -142,7 +142,7 @@ func runSeed(cfg config, seed uint64, bin, parent string, out io.Writer) (*repor
 		return nil, err
 	}
 	rep := &report{seed: seed, faults: in.applied, driver: &d.tally, verdict: v, forged: rcv.forgedCount(),
-		convergence: time.Since(in.lastEnded), driveErr: driveErr}
+		convergence: time.Since(in.lastEnded), driveErr: driveErr, drain: in.drain}
 	rep.faults[duplicateCreates] = int(d.tally.duplicateCreates.Load())
 	c.mu.Lock()
 	rep.selfExits = c.selfExits

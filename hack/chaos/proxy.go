@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-// proxy spreads TCP connections over the replicas round-robin, as a Service does,
-// skipping a replica that refuses the connection (killed, not yet restarted).
+// proxy spreads TCP connections over the ready replicas round-robin, as a Service
+// does. Like kube-proxy it does not try another replica when the one it picked
+// refuses (killed, or stopped before its readiness probe said so): the client sees
+// the refusal, so that a replica that stops accepting too early shows.
 type proxy struct {
 	listener net.Listener
 	backends func() []string
@@ -40,19 +42,15 @@ func (p *proxy) serve() {
 func (p *proxy) forward(conn net.Conn) {
 	defer conn.Close() //nolint:errcheck // the client sees the close
 	backends := p.backends()
-	start := p.next.Add(1)
-	for k := range backends {
-		upstream, err := net.DialTimeout("tcp", backends[(start+uint64(k))%uint64(len(backends))], time.Second)
-		if err != nil {
-			continue
-		}
-		defer upstream.Close() //nolint:errcheck // closing both ends
-		done := make(chan struct{}, 2)
-		go func() { _, _ = io.Copy(upstream, conn); done <- struct{}{} }()
-		go func() { _, _ = io.Copy(conn, upstream); done <- struct{}{} }()
-		<-done
+	upstream, err := net.DialTimeout("tcp", backends[p.next.Add(1)%uint64(len(backends))], time.Second)
+	if err != nil {
 		return
 	}
+	defer upstream.Close() //nolint:errcheck // closing both ends
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(upstream, conn); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(conn, upstream); done <- struct{}{} }()
+	<-done
 }
 
 func (p *proxy) close() { _ = p.listener.Close() }

@@ -19,10 +19,12 @@ type report struct {
 	selfExits int
 	// convergence is from the end of the last fault until the verdict was clean.
 	convergence time.Duration
+	drain       drainOutcome
 }
 
 func (r *report) passed() bool {
-	return r.driveErr == nil && r.verdict.clean() && r.driver.bare5xx.Load() == 0 && r.driver.unanswered.Load() == 0 && r.forged == 0
+	return r.driveErr == nil && r.verdict.clean() && r.driver.bare5xx.Load() == 0 && r.driver.unanswered.Load() == 0 && r.forged == 0 &&
+		r.drain.dropped == 0 && len(r.drain.unclean) == 0
 }
 
 func printReports(out io.Writer, reports []*report) {
@@ -41,7 +43,7 @@ func printReports(out io.Writer, reports []*report) {
 		}
 		fmt.Fprintln(out)
 	}
-	for _, f := range []fault{killLeader, killFollower, apiServerOutage, appFails, appHangs, duplicateCreates} {
+	for _, f := range []fault{killLeader, killFollower, gracefulStop, apiServerOutage, appFails, appHangs, duplicateCreates} {
 		row("fault: "+string(f), func(r *report) string { return fmt.Sprint(r.faults[f]) })
 	}
 	row("replicas that exited by themselves, restarted", func(r *report) string { return fmt.Sprint(r.selfExits) })
@@ -50,6 +52,9 @@ func printReports(out io.Writer, reports []*report) {
 	row("retried (transport error, 5xx, 429)", func(r *report) string { return fmt.Sprint(r.driver.retried.Load()) })
 	row("5xx without Retry-After (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.bare5xx.Load()) })
 	row("unanswered after 3 min (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.unanswered.Load()) })
+	row("dropped by a graceful stop (must be 0)", func(r *report) string { return fmt.Sprint(r.drain.dropped) })
+	row("graceful stops not clean (must be 0)", func(r *report) string { return fmt.Sprint(len(r.drain.unclean)) })
+	row("leader handover after a graceful stop", func(r *report) string { return r.drain.handover.Round(100 * time.Millisecond).String() })
 	row("lost (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.lost) })
 	row("duplicates (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.duplicates) })
 	row("wrong access (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.wrongAccess) })
@@ -63,6 +68,9 @@ func printReports(out io.Writer, reports []*report) {
 		}
 		if s, ok := r.driver.firstUnanswered.Load().(string); ok {
 			fmt.Fprintf(out, "seed %d, first unanswered: %s\n", r.seed, s)
+		}
+		for _, u := range r.drain.unclean {
+			fmt.Fprintf(out, "seed %d, graceful stop not clean: %s\n", r.seed, u)
 		}
 		for _, e := range r.verdict.examples {
 			fmt.Fprintf(out, "seed %d: %s\n", r.seed, e)

@@ -62,6 +62,9 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// SCIM configures the SCIM server; an empty BindAddress runs none.
 	SCIM scimserver.Options
+	// Draining is closed when the process starts to stop: readiness fails from then
+	// on, so that no new connections are sent to it.
+	Draining <-chan struct{}
 	// Restartable lets a second manager run in the same process after the first
 	// stopped, as a test of a restarted pod does (controller names are otherwise
 	// unique per process, for their metrics).
@@ -138,6 +141,16 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 	// Ready only once the caches are synced: before that the SCIM server would answer
 	// lookups from an empty cache, and Entra ID would create duplicates.
+	if err := mgr.AddReadyzCheck("draining", func(*http.Request) error {
+		select {
+		case <-opts.Draining:
+			return fmt.Errorf("stopping")
+		default:
+			return nil
+		}
+	}); err != nil {
+		return nil, err
+	}
 	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
 		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
 		defer cancel()
