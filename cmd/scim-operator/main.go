@@ -63,6 +63,10 @@ func runManager(args []string) int {
 		opts.GrantableClusterRoles = roles
 		return err
 	})
+	var kubeAPIQPS float64
+	var kubeAPIBurst int
+	fs.Float64Var(&kubeAPIQPS, "kube-api-qps", 0, "Requests per second to the Kubernetes API server; 0 leaves the client unlimited and the API server's priority and fairness in charge.")
+	fs.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Burst of requests to the Kubernetes API server with --kube-api-qps (default twice the QPS).")
 	var shutdownDelay time.Duration
 	fs.DurationVar(&shutdownDelay, "shutdown-delay", 5*time.Second, "How long the manager goes on serving, not ready, after SIGTERM before it stops accepting "+
 		"connections, so that Services and Ingress controllers stop sending it any first (then in-flight SCIM requests get up to 25s).")
@@ -83,6 +87,12 @@ func runManager(args []string) int {
 	if err != nil {
 		log.Error(err, "Failed to load a kubeconfig")
 		return 1
+	}
+	if kubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = float32(kubeAPIQPS), kubeAPIBurst
+		if cfg.Burst <= 0 {
+			cfg.Burst = int(2 * kubeAPIQPS)
+		}
 	}
 	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {
