@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -26,7 +27,8 @@ import (
 	"github.com/scim-operator/scim-operator/internal/index"
 )
 
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=list;watch;create;update;delete
+// get: a deleted identity's bindings are read from the API server before its release.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=get;list;watch;create;update;delete
 // The operator grants the tenants' ClusterRoles without holding them itself, by bind on
 // the grantable ones only: config/rbac/grant_role.yaml, rendered by the chart from
 // rbac.grantableClusterRoles. No marker, since the list is configuration.
@@ -186,28 +188,68 @@ func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, o
 	return reqs
 }
 
+// deletion is an identity being deleted, and what its release waits for.
+type deletion struct {
+	obj       client.Object
+	kindLabel string
+	tenant    *identityv1alpha1.ScimTenant
+	// apps are the DownstreamApps still to acknowledge the delete.
+	apps []identityv1alpha1.AppDelivery
+	// bindings name the RoleBindings the identity may have, which are read from the
+	// API server before it is released: the cache, watched apart from the identities,
+	// may not yet hold one created just before the delete, which would then outlive
+	// its identity and keep granting access.
+	bindings []client.ObjectKey
+}
+
 // finalizeIdentity removes a deleted identity's access at once and releases it once
-// every DownstreamApp that knew it acknowledged the delete (apps lists them) and
-// the tenant's retention has passed.
-func finalizeIdentity(ctx context.Context, c client.Client, rec recorder.EventRecorder, obj client.Object, kindLabel string, tenant *identityv1alpha1.ScimTenant, apps []identityv1alpha1.AppDelivery) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(obj, identityv1alpha1.FinalizerCleanup) {
+// every DownstreamApp that knew it acknowledged the delete and the tenant's retention
+// has passed.
+func finalizeIdentity(ctx context.Context, c client.Client, apiReader client.Reader, rec recorder.EventRecorder, d deletion) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(d.obj, identityv1alpha1.FinalizerCleanup) {
 		return ctrl.Result{}, nil
 	}
-	done, err := applyBindings(ctx, c, nil, ownedBy(kindLabel, obj), nil)
+	done, err := applyBindings(ctx, c, nil, ownedBy(d.kindLabel, d.obj), nil)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, a := range done {
-		rec.Eventf(obj, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Delete", "%s", a)
+		rec.Eventf(d.obj, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Delete", "%s", a)
 	}
-	if wait := time.Until(obj.GetDeletionTimestamp().Add(retention(tenant))); wait > 0 {
+	if wait := time.Until(d.obj.GetDeletionTimestamp().Add(retention(d.tenant))); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if len(apps) > 0 {
+	if len(d.apps) > 0 {
 		return ctrl.Result{}, nil // the delivery controller removes each entry; that change brings us back
 	}
-	controllerutil.RemoveFinalizer(obj, identityv1alpha1.FinalizerCleanup)
-	return ctrl.Result{}, client.IgnoreNotFound(c.Update(ctx, obj))
+	if err := removeUncachedBindings(ctx, c, apiReader, d); err != nil {
+		return ctrl.Result{}, err
+	}
+	controllerutil.RemoveFinalizer(d.obj, identityv1alpha1.FinalizerCleanup)
+	return ctrl.Result{}, client.IgnoreNotFound(c.Update(ctx, d.obj))
+}
+
+// removeUncachedBindings deletes the identity's RoleBindings that the API server has
+// and the cache did not show.
+func removeUncachedBindings(ctx context.Context, c client.Client, apiReader client.Reader, d deletion) error {
+	for _, key := range d.bindings {
+		rb := &rbacv1.RoleBinding{}
+		if err := apiReader.Get(ctx, key, rb); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		l := rb.Labels
+		if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[d.kindLabel] != d.obj.GetName() ||
+			l[identityv1alpha1.LabelIdentityNamespace] != d.obj.GetNamespace() {
+			continue // someone else's, never touched
+		}
+		if err := c.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		ctrl.LoggerFrom(ctx).Info("Removed a RoleBinding the cache had not shown yet", "roleBinding", klog.KObj(rb))
+	}
+	return nil
 }
 
 // appsAcknowledgedDelete passes the status change of a deleted identity whose list of

@@ -38,7 +38,9 @@ const maxListedUnresolved = 100
 // the workspace: a RoleBinding whose Group subject is what the members' tokens carry.
 type ScimGroupReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
+	// APIReader reads what the cache may not hold yet.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
 	// Members is the group membership index, which finds the groups naming a user.
 	Members *index.Members
 	// Grants says which ClusterRoles may be bound and where.
@@ -62,7 +64,12 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		tenant = nil
 	}
 	if !group.DeletionTimestamp.IsZero() {
-		return finalizeIdentity(ctx, r.Client, r.Recorder, group, identityv1alpha1.LabelGroup, tenant, group.Status.Apps)
+		var bindings []client.ObjectKey
+		if tenant != nil {
+			bindings = append(bindings, client.ObjectKey{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name})
+		}
+		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: group, kindLabel: identityv1alpha1.LabelGroup,
+			tenant: tenant, apps: group.Status.Apps, bindings: bindings})
 	}
 	if tenant != nil && controllerutil.AddFinalizer(group, identityv1alpha1.FinalizerCleanup) {
 		if err := r.Update(ctx, group); err != nil {
@@ -177,8 +184,8 @@ func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identit
 // SetupWithManager registers the reconciler and what it watches: a user that appears
 // or disappears re-resolves the groups that name it, found through the member index.
 func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Members == nil || len(r.Grants.ClusterRoles) == 0 {
-		return errors.New("ScimGroupReconciler needs the member index and the grantable ClusterRoles")
+	if r.Members == nil || r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimGroupReconciler needs the member index, an APIReader and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).

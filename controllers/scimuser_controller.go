@@ -47,7 +47,9 @@ const retryMissing = 30 * time.Second
 // enforces quotas) a namespace of its own with a ResourceQuota.
 type ScimUserReconciler struct {
 	client.Client
-	Recorder recorder.EventRecorder
+	// APIReader reads what the cache may not hold yet.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
 	// Members is the group membership index; a membership change reconciles the
 	// members it concerns.
 	Members *index.Members
@@ -74,7 +76,8 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		tenant = nil
 	}
 	if !user.DeletionTimestamp.IsZero() {
-		return finalizeIdentity(ctx, r.Client, r.Recorder, user, identityv1alpha1.LabelUser, tenant, user.Status.Apps)
+		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: user, kindLabel: identityv1alpha1.LabelUser,
+			tenant: tenant, apps: user.Status.Apps, bindings: userBindingNames(tenant, user)})
 	}
 	if tenant == nil {
 		// Identities outlive configuration: without its tenant a user keeps what it has.
@@ -178,6 +181,20 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		fmt.Sprintf("%q is bound to ClusterRole %s in %s", subject, clusterRole, e.Workspace)), 0, nil
 }
 
+// userBindingNames are where the user's RoleBindings can be: the workspace it was
+// given (and the tenant's current one) and its quota namespace.
+func userBindingNames(tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) []client.ObjectKey {
+	name := "scim-user-" + user.Name
+	keys := []client.ObjectKey{{Namespace: QuotaNamespaceName(user), Name: name}}
+	if user.Status.Workspace != "" {
+		keys = append(keys, client.ObjectKey{Namespace: user.Status.Workspace, Name: name})
+	}
+	if tenant != nil && tenant.Spec.Workspace != user.Status.Workspace {
+		keys = append(keys, client.ObjectKey{Namespace: tenant.Spec.Workspace, Name: name})
+	}
+	return keys
+}
+
 // deletedByIdP: the identity provider deleted the user or group, whether the object is
 // going (onDelete: Delete) or kept (Retain).
 func deletedByIdP(obj client.Object) bool {
@@ -215,8 +232,8 @@ func suspension(user *identityv1alpha1.ScimUser) condition {
 // tenant, the RoleBindings it made (so that a deleted binding comes back), and group
 // membership changes (only the members that changed are reconciled).
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Members == nil || len(r.Grants.ClusterRoles) == 0 {
-		return errors.New("ScimUserReconciler needs the member index and the grantable ClusterRoles")
+	if r.Members == nil || r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimUserReconciler needs the member index, an APIReader and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).

@@ -220,6 +220,7 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 	}
 	if err := (&controllers.ScimUserReconciler{
 		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
 		Recorder:                recorder,
 		Members:                 lookups.Members,
 		Grants:                  grants,
@@ -227,7 +228,8 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
-	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), Recorder: recorder, Members: lookups.Members, Grants: grants}).SetupWithManager(mgr); err != nil {
+	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Members: lookups.Members, Grants: grants}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
