@@ -59,9 +59,10 @@ type driver struct {
 	randMu   sync.Mutex
 	tally    tally
 
-	mu    sync.Mutex
-	users []*want
-	locks []sync.Mutex
+	mu     sync.Mutex
+	users  []*want
+	locks  []sync.Mutex
+	groups []*wantGroup
 }
 
 func newDriver(proxyAddr string, replicaAddrs []string, users int, seed uint64, perSecond float64) *driver {
@@ -69,11 +70,12 @@ func newDriver(proxyAddr string, replicaAddrs []string, users int, seed uint64, 
 	d := &driver{
 		base: base(proxyAddr),
 		// A connection per request, so that the proxy spreads requests, not connections.
-		http:  &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}},
-		limit: rate.NewLimiter(rate.Limit(perSecond), 5),
-		rand:  rand.New(rand.NewPCG(seed, seed^0x5c1a)), //nolint:gosec // reproducible, not secret
-		users: make([]*want, users),
-		locks: make([]sync.Mutex, users),
+		http:   &http.Client{Timeout: requestTimeout, Transport: &http.Transport{DisableKeepAlives: true}},
+		limit:  rate.NewLimiter(rate.Limit(perSecond), 5),
+		rand:   rand.New(rand.NewPCG(seed, seed^0x5c1a)), //nolint:gosec // reproducible, not secret
+		users:  make([]*want, users),
+		locks:  make([]sync.Mutex, users),
+		groups: newGroups(users),
 	}
 	for _, a := range replicaAddrs {
 		d.replicas = append(d.replicas, base(a))
@@ -176,6 +178,21 @@ func (d *driver) create(ctx context.Context, i int, race bool) error {
 		"userName": u.userName, "externalId": fmt.Sprintf("ext-%05d", i), "active": true, "displayName": u.displayName,
 		"emails": []map[string]any{{"value": u.userName, "type": "work", "primary": true}},
 	}
+	id, err := d.createResource(ctx, "/Users", doc, "userName", u.userName, race)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	u.id = id
+	d.mu.Unlock()
+	return nil
+}
+
+// createResource POSTs doc to resource (through both replicas at once when race is
+// set) until it is created, and returns its id. A 409 is the resource existing, from
+// an earlier attempt or the raced one: Entra ID then finds it by attr (userName or
+// displayName), as does this.
+func (d *driver) createResource(ctx context.Context, resource string, doc map[string]any, attr, value string, race bool) (string, error) {
 	bases := []string{d.base}
 	if race {
 		bases = d.replicas
@@ -186,7 +203,7 @@ func (d *driver) create(ctx context.Context, i int, race bool) error {
 	var wg sync.WaitGroup
 	for k, base := range bases {
 		wg.Go(func() {
-			errs[k] = d.retry(ctx, base, http.MethodPost, "/Users", doc, func(a answer, _ int) (bool, error) {
+			errs[k] = d.retry(ctx, base, http.MethodPost, resource, doc, func(a answer, _ int) (bool, error) {
 				switch a.status {
 				case http.StatusCreated:
 					var created struct {
@@ -196,35 +213,30 @@ func (d *driver) create(ctx context.Context, i int, race bool) error {
 					ids[k] = created.ID
 					return err == nil, err
 				case http.StatusConflict:
-					// Ours from an earlier attempt, or from the raced one: Entra ID
-					// then finds the user by its userName.
-					id, err := d.lookup(ctx, u.userName)
+					id, err := d.lookup(ctx, resource, attr, value)
 					ids[k] = id
 					return id != "", err
 				}
-				return false, unexpected(http.MethodPost, "/Users", a)
+				return false, unexpected(http.MethodPost, resource, a)
 			})
 		})
 	}
 	wg.Wait()
 	for k := range bases {
 		if errs[k] != nil {
-			return errs[k]
+			return "", errs[k]
 		}
 		if ids[k] != ids[0] {
-			return fmt.Errorf("the raced creates of %s answered two ids, %s and %s", u.userName, ids[0], ids[k])
+			return "", fmt.Errorf("the raced creates of %s answered two ids, %s and %s", value, ids[0], ids[k])
 		}
 	}
-	d.mu.Lock()
-	u.id = ids[0]
-	d.mu.Unlock()
-	return nil
+	return ids[0], nil
 }
 
-// lookup finds a user's id by userName, retrying like any request.
-func (d *driver) lookup(ctx context.Context, userName string) (string, error) {
+// lookup finds a resource's id by attr eq value, retrying like any request.
+func (d *driver) lookup(ctx context.Context, resource, attr, value string) (string, error) {
 	var id string
-	path := "/Users?filter=" + url.QueryEscape(fmt.Sprintf("userName eq %q", userName))
+	path := resource + "?filter=" + url.QueryEscape(fmt.Sprintf("%s eq %q", attr, value))
 	err := d.retry(ctx, d.base, http.MethodGet, path, nil, func(a answer, _ int) (bool, error) {
 		if a.status != http.StatusOK {
 			return false, unexpected(http.MethodGet, path, a)
@@ -238,7 +250,7 @@ func (d *driver) lookup(ctx context.Context, userName string) (string, error) {
 			return false, err
 		}
 		if len(list.Resources) != 1 {
-			return false, fmt.Errorf("lookup of %s found %d users", userName, len(list.Resources))
+			return false, fmt.Errorf("lookup of %s found %d", value, len(list.Resources))
 		}
 		id = list.Resources[0].ID
 		return true, nil
@@ -246,7 +258,6 @@ func (d *driver) lookup(ctx context.Context, userName string) (string, error) {
 	return id, err
 }
 
-// patch replaces attributes of user i and, once answered 2xx, records them.
 func (d *driver) patch(ctx context.Context, i int, displayName *string, active *bool) error {
 	u := d.users[i]
 	var ops []map[string]any
@@ -279,17 +290,10 @@ func (d *driver) patch(ctx context.Context, i int, displayName *string, active *
 	return nil
 }
 
-// remove deletes user i; a 404 after an attempt that got no answer is the delete done.
+// remove deletes user i.
 func (d *driver) remove(ctx context.Context, i int) error {
 	u := d.users[i]
-	path := "/Users/" + u.id
-	err := d.retry(ctx, d.base, http.MethodDelete, path, nil, func(a answer, attempt int) (bool, error) {
-		if a.status == http.StatusNoContent || (a.status == http.StatusNotFound && attempt > 0) {
-			return true, nil
-		}
-		return false, unexpected(http.MethodDelete, path, a)
-	})
-	if err != nil {
+	if err := d.deleteResource(ctx, "/Users/"+u.id); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -298,12 +302,33 @@ func (d *driver) remove(ctx context.Context, i int) error {
 	return nil
 }
 
+// deleteResource DELETEs path; a 404 after an attempt that got no answer is the
+// delete done.
+func (d *driver) deleteResource(ctx context.Context, path string) error {
+	return d.retry(ctx, d.base, http.MethodDelete, path, nil, func(a answer, attempt int) (bool, error) {
+		if a.status == http.StatusNoContent || (a.status == http.StatusNotFound && attempt > 0) {
+			return true, nil
+		}
+		return false, unexpected(http.MethodDelete, path, a)
+	})
+}
+
 // run is the cycle: every user created (every seventh raced through both replicas),
-// then rounds of updates and deactivations until stop is closed, then a delete of
-// every tenth user and a last round.
+// then groups created (every third raced) and filled, then rounds of updates and
+// deactivations until stop is closed, then a delete of every tenth user and every
+// fifth group and a last round.
 func (d *driver) run(ctx context.Context, workers int, stop <-chan struct{}) error {
 	n := len(d.users)
 	if err := d.each(ctx, workers, n, func(i int) error { return d.create(ctx, i, i%7 == 0) }); err != nil {
+		return err
+	}
+	// Then the groups, every third raced, filled with members.
+	if err := d.each(ctx, workers, len(d.groups), func(g int) error {
+		if err := d.createGroup(ctx, g, g%3 == 0); err != nil {
+			return err
+		}
+		return d.fillGroup(ctx, g)
+	}); err != nil {
 		return err
 	}
 	round := 0
@@ -331,6 +356,14 @@ func (d *driver) run(ctx context.Context, workers int, stop <-chan struct{}) err
 			if err := d.each(ctx, workers, n, func(i int) error {
 				if i%10 == 3 {
 					return d.remove(ctx, i)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := d.each(ctx, workers, len(d.groups), func(g int) error {
+				if g%5 == 2 {
+					return d.removeGroup(ctx, g)
 				}
 				return nil
 			}); err != nil {

@@ -142,7 +142,7 @@ func runSeed(cfg config, seed uint64, bin, parent string, out io.Writer) (*repor
 		return nil, err
 	}
 	rep := &report{seed: seed, faults: in.applied, driver: &d.tally, verdict: v, forged: rcv.forgedCount(),
-		convergence: time.Since(in.lastEnded), driveErr: driveErr, drain: in.drain}
+		convergence: time.Since(in.lastEnded) - stableFor, driveErr: driveErr, drain: in.drain, groups: len(d.groups)}
 	rep.faults[duplicateCreates] = int(d.tally.duplicateCreates.Load())
 	c.mu.Lock()
 	rep.selfExits = c.selfExits

@@ -15,9 +15,12 @@ type report struct {
 	driveErr error
 	verdict  *verdict
 	forged   int
+	// groups is how many groups the driver provisioned.
+	groups int
 	// selfExits counts replicas that exited on their own and were started again.
 	selfExits int
-	// convergence is from the end of the last fault until the verdict was clean.
+	// convergence is from the end of the last fault until the verdict was clean (and
+	// stayed so for stableFor).
 	convergence time.Duration
 	drain       drainOutcome
 }
@@ -46,6 +49,7 @@ func printReports(out io.Writer, reports []*report) {
 	for _, f := range []fault{killLeader, killFollower, gracefulStop, apiServerOutage, appFails, appHangs, duplicateCreates} {
 		row("fault: "+string(f), func(r *report) string { return fmt.Sprint(r.faults[f]) })
 	}
+	row("groups (filled with members, some deleted)", func(r *report) string { return fmt.Sprint(r.groups) })
 	row("replicas that exited by themselves, restarted", func(r *report) string { return fmt.Sprint(r.selfExits) })
 	row("SCIM requests", func(r *report) string { return fmt.Sprint(r.driver.requests.Load()) })
 	row("answered 2xx (after retries)", func(r *report) string { return fmt.Sprint(r.driver.ok.Load()) })

@@ -19,7 +19,8 @@ import (
 type verdict struct {
 	// lost: a user a 2xx answer created or changed that is missing or different.
 	lost int
-	// duplicates: userNames held by more than one ScimUser.
+	// duplicates: userNames held by more than one ScimUser, displayNames by more than
+	// one ScimGroup.
 	duplicates int
 	// wrongAccess: an active user without its RoleBinding, or a deactivated or
 	// deleted one with it.
@@ -90,6 +91,9 @@ func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdi
 		checkAccess(v, w, bindingOf["scim-user-"+w.id])
 		checkDelivery(v, w, r)
 	}
+	if err := judgeGroups(ctx, c, v, d, wants, bindingOf); err != nil {
+		return nil, err
+	}
 	var app identityv1alpha1.DownstreamApp
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: appName}, &app); err != nil {
 		return nil, err
@@ -115,6 +119,76 @@ func checkUser(v *verdict, w want, objs []*identityv1alpha1.ScimUser) {
 	}
 }
 
+// judgeGroups compares the ScimGroups and their team bindings with what the driver was told.
+func judgeGroups(ctx context.Context, c client.Client, v *verdict, d *driver, users []want, bindingOf map[string]*rbacv1.RoleBinding) error {
+	var groups identityv1alpha1.ScimGroupList
+	if err := c.List(ctx, &groups, client.InNamespace(namespace)); err != nil {
+		return err
+	}
+	byName := map[string][]*identityv1alpha1.ScimGroup{}
+	for i := range groups.Items {
+		key := strings.ToLower(groups.Items[i].Spec.DisplayName)
+		byName[key] = append(byName[key], &groups.Items[i])
+	}
+	for name, objs := range byName {
+		if len(objs) > 1 {
+			v.bad(&v.duplicates, "%d ScimGroups have displayName %s", len(objs), name)
+		}
+	}
+	d.mu.Lock()
+	wants := make([]wantGroup, len(d.groups))
+	for g, w := range d.groups {
+		wants[g] = *w
+	}
+	d.mu.Unlock()
+	for _, w := range wants {
+		if w.id == "" {
+			continue
+		}
+		objs := byName[strings.ToLower(w.displayName)]
+		rb := bindingOf["scim-group-"+w.id]
+		if w.deleted {
+			if len(objs) > 0 {
+				v.bad(&v.lost, "group %s was deleted (204) but is still there", w.displayName)
+			}
+			if rb != nil {
+				v.bad(&v.wrongAccess, "deleted group %s keeps its RoleBinding", w.displayName)
+			}
+			continue
+		}
+		checkGroup(v, w, objs, users)
+		if rb == nil || len(rb.Subjects) != 1 || rb.Subjects[0].Name != w.displayName {
+			v.bad(&v.wrongAccess, "group %s has no team RoleBinding for its name", w.displayName)
+		}
+	}
+	return nil
+}
+
+// checkGroup: the group exists under its id and name, names every member it was given
+// that still exists (a deleted user may or may not stay listed), and is Ready.
+func checkGroup(v *verdict, w wantGroup, objs []*identityv1alpha1.ScimGroup, users []want) {
+	if len(objs) == 0 {
+		v.bad(&v.lost, "group %s was created (201) but is missing", w.displayName)
+		return
+	}
+	g := objs[0]
+	if g.Name != w.id {
+		v.bad(&v.lost, "group %s has id %s, the identity provider was told %s", w.displayName, g.Name, w.id)
+	}
+	listed := map[string]bool{}
+	for _, m := range g.Spec.Members {
+		listed[m.Value] = true
+	}
+	for _, i := range w.members {
+		if u := users[i]; !u.deleted && !listed[u.id] {
+			v.bad(&v.lost, "group %s lacks member %s, added with 2xx", w.displayName, u.userName)
+		}
+	}
+	if !meta.IsStatusConditionTrue(g.Status.Conditions, identityv1alpha1.ConditionReady) {
+		v.bad(&v.failing, "group %s is not Ready: %v", w.displayName, g.Status.Conditions)
+	}
+}
+
 // checkAccess compares the user's RoleBinding in the workspace (nil: none) with its state.
 func checkAccess(v *verdict, w want, rb *rbacv1.RoleBinding) {
 	has := rb != nil
@@ -124,7 +198,8 @@ func checkAccess(v *verdict, w want, rb *rbacv1.RoleBinding) {
 	case w.active && !w.deleted && (len(rb.Subjects) != 1 || rb.Subjects[0].Name != w.userName):
 		v.bad(&v.wrongAccess, "%s's RoleBinding names %v", w.userName, rb.Subjects)
 	case (!w.active || w.deleted) && has:
-		v.bad(&v.wrongAccess, "%s is deactivated or deleted but keeps its RoleBinding", w.userName)
+		v.bad(&v.wrongAccess, "%s is deactivated or deleted (active %t, deleted %t) but keeps its RoleBinding, made %s",
+			w.userName, w.active, w.deleted, rb.CreationTimestamp.Format(time.RFC3339))
 	}
 }
 
@@ -145,14 +220,21 @@ func checkDelivery(v *verdict, w want, r *receiver) {
 	}
 }
 
-// converge judges until the verdict is clean or timeout passes, and returns the last
-// verdict.
+// stableFor is how long a clean verdict must stay clean.
+const stableFor = 5 * time.Second
+
+// converge judges until the verdict is clean, and still clean a while later (a binding
+// that comes back after its identity was deleted must show), or timeout passes, and
+// returns the last verdict.
 func converge(ctx context.Context, c client.Client, d *driver, r *receiver, timeout time.Duration) (*verdict, error) {
 	start := time.Now()
 	for {
 		v, err := judge(ctx, c, d, r)
 		if err == nil && v.clean() {
-			return v, nil
+			time.Sleep(stableFor)
+			if v, err = judge(ctx, c, d, r); err == nil && v.clean() {
+				return v, nil
+			}
 		}
 		if time.Since(start) > timeout {
 			return v, err
