@@ -354,6 +354,10 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 		if err := c.store.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil && !apierrors.IsNotFound(err) {
 			return nil, unavailable(err)
 		} else if err == nil && c.visible(t, existing) && strings.EqualFold(c.codec.uniqueValue(existing), unique) {
+			// Another replica made it a moment ago, and this one's cache may not hold
+			// it yet: the identity provider's lookup that follows a 409 must find it
+			// here too, so reads wait for it as for this server's own writes.
+			c.writes.note(existing)
 			return nil, c.conflict(unique)
 		}
 	}
