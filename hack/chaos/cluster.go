@@ -61,17 +61,27 @@ type cluster struct {
 	stopping  bool
 	// apiServer is the kube-apiserver this tool restarted, once it has restarted one.
 	apiServer *exec.Cmd
-	// ready is what each replica's readiness probe last said.
+	// ready is what each replica's readiness probe says.
 	ready [replicas]bool
+	// terminating marks a replica being stopped, which a Service stops routing to
+	// whatever its probe says.
+	terminating [replicas]bool
 }
 
-// endpointLag is how often readiness is probed: the time a Service takes to stop
-// routing to a pod that stopped being ready (or to start routing to a new one).
-const endpointLag = 250 * time.Millisecond
+const (
+	// endpointLag is how often readiness is probed, and how long a Service takes to
+	// stop routing to a terminating pod.
+	endpointLag = 250 * time.Millisecond
+	// probeTimeout and probeFailures are the kubelet's defaults: a slow answer is
+	// not at once a pod taken out of the Service.
+	probeTimeout  = time.Second
+	probeFailures = 3
+)
 
 // watchReadiness probes replica i's /readyz, as the kubelet does for a Service's endpoints.
 func (c *cluster) watchReadiness(i int) {
-	probe := &http.Client{Timeout: endpointLag}
+	probe := &http.Client{Timeout: probeTimeout}
+	failures := 0
 	for {
 		c.mu.Lock()
 		stopping, addr := c.stopping, c.managers[i].ProbeAddr
@@ -84,11 +94,31 @@ func (c *cluster) watchReadiness(i int) {
 			ok = resp.StatusCode == http.StatusOK
 			_ = resp.Body.Close()
 		}
+		if ok {
+			failures = 0
+		} else {
+			failures++
+		}
 		c.mu.Lock()
-		c.ready[i] = ok
+		if ok || failures >= probeFailures {
+			c.ready[i] = ok
+		}
 		c.mu.Unlock()
 		time.Sleep(endpointLag)
 	}
+}
+
+// waitAllReady waits until every replica's readiness probe passes.
+func (c *cluster) waitAllReady(timeout time.Duration) error {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(endpointLag) {
+		c.mu.Lock()
+		all := !slices.Contains(c.ready[:], false)
+		c.mu.Unlock()
+		if all {
+			return nil
+		}
+	}
+	return fmt.Errorf("the replicas were not all ready within %s", timeout)
 }
 
 // endpoints are the SCIM addresses of the ready replicas, as a Service routes; all of
@@ -98,7 +128,7 @@ func (c *cluster) endpoints() []string {
 	defer c.mu.Unlock()
 	var out []string
 	for i, ok := range c.ready {
-		if ok {
+		if ok && !c.terminating[i] {
 			out = append(out, c.scimAddrs[i])
 		}
 	}
@@ -166,6 +196,8 @@ func (c *cluster) startManager(i int) error {
 	}
 	c.mu.Lock()
 	c.managers[i] = p
+	c.terminating[i] = false
+	c.ready[i] = false
 	c.mu.Unlock()
 	return nil
 }
@@ -241,6 +273,11 @@ func (c *cluster) stopGracefully(i int) (ended error, err error) {
 	c.mu.Lock()
 	c.restartDelay[i] = time.Second
 	c.mu.Unlock()
+	time.AfterFunc(endpointLag, func() {
+		c.mu.Lock()
+		c.terminating[i] = c.managers[i] == victim
+		c.mu.Unlock()
+	})
 	ended = victim.Stop(managerGrace)
 	for c.manager(i) == victim {
 		time.Sleep(50 * time.Millisecond)

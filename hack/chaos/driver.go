@@ -5,9 +5,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,9 +41,13 @@ type want struct {
 type tally struct {
 	requests, ok, retried, unanswered atomic.Int64
 	// transportErrors counts requests through the proxy (the Service) that got no
-	// HTTP answer at all. Creates raced to each replica's own address are not among
+	// HTTP answer at all: a refused, reset or closed connection. Creates raced to each replica's own address are not among
 	// them: a replica that is down refuses those, as a pod's IP would.
 	transportErrors atomic.Int64
+	// lastTransportError describes the latest, for the report.
+	lastTransportError atomic.Value
+	// timeouts counts requests through the proxy not answered within requestTimeout.
+	timeouts atomic.Int64
 	// bare5xx counts 5xx answers without Retry-After: must stay 0.
 	bare5xx atomic.Int64
 	// duplicateCreates counts creates sent through both replicas at once.
@@ -92,6 +98,24 @@ func (d *driver) intn(n int) int {
 	return d.rand.IntN(n)
 }
 
+// record changes what the identity provider was told, under the driver's lock.
+func (d *driver) record(change func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	change()
+}
+
+// snapshot copies what the identity provider was told, for judging.
+func snapshot[T any](d *driver, items []*T) []T {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]T, len(items))
+	for i, item := range items {
+		out[i] = *item
+	}
+	return out
+}
+
 // answer is one HTTP exchange's outcome.
 type answer struct {
 	status int
@@ -115,8 +139,16 @@ func (d *driver) send(ctx context.Context, base, method, path string, body any) 
 	d.tally.requests.Add(1)
 	resp, err := d.http.Do(req)
 	if err != nil {
-		if ctx.Err() == nil && base == d.base {
+		var netErr net.Error
+		switch {
+		case ctx.Err() != nil || base != d.base:
+		case errors.As(err, &netErr) && netErr.Timeout():
+			// An answer slower than the client waits: retried, but not a refused or
+			// broken connection.
+			d.tally.timeouts.Add(1)
+		default:
 			d.tally.transportErrors.Add(1)
+			d.tally.lastTransportError.Store(fmt.Sprintf("%s %s %s: %v", time.Now().Format("15:04:05.000"), method, path, err))
 		}
 		return answer{}
 	}
@@ -182,9 +214,7 @@ func (d *driver) create(ctx context.Context, i int, race bool) error {
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	u.id = id
-	d.mu.Unlock()
+	d.record(func() { u.id = id })
 	return nil
 }
 
@@ -267,16 +297,7 @@ func (d *driver) patch(ctx context.Context, i int, displayName *string, active *
 	if active != nil {
 		ops = append(ops, map[string]any{"op": "Replace", "path": "active", "value": *active})
 	}
-	path := "/Users/" + u.id
-	err := d.retry(ctx, d.base, http.MethodPatch, path, map[string]any{
-		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops,
-	}, func(a answer, _ int) (bool, error) {
-		if a.status == http.StatusNoContent || a.status == http.StatusOK {
-			return true, nil
-		}
-		return false, unexpected(http.MethodPatch, path, a)
-	})
-	if err != nil {
+	if err := d.patchResource(ctx, "/Users/"+u.id, ops); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -290,15 +311,25 @@ func (d *driver) patch(ctx context.Context, i int, displayName *string, active *
 	return nil
 }
 
+// patchResource sends a PatchOp of ops to path until it is applied.
+func (d *driver) patchResource(ctx context.Context, path string, ops []map[string]any) error {
+	return d.retry(ctx, d.base, http.MethodPatch, path, map[string]any{
+		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"}, "Operations": ops,
+	}, func(a answer, _ int) (bool, error) {
+		if a.status == http.StatusNoContent || a.status == http.StatusOK {
+			return true, nil
+		}
+		return false, unexpected(http.MethodPatch, path, a)
+	})
+}
+
 // remove deletes user i.
 func (d *driver) remove(ctx context.Context, i int) error {
 	u := d.users[i]
 	if err := d.deleteResource(ctx, "/Users/"+u.id); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	u.deleted = true
-	d.mu.Unlock()
+	d.record(func() { u.deleted = true })
 	return nil
 }
 

@@ -42,8 +42,11 @@ type drainOutcome struct {
 	// dropped counts requests that got no answer (a reset or closed connection)
 	// from the SIGTERM until the replica was back: must stay 0.
 	dropped int64
-	// unclean counts stops that did not end with status 0 within the grace period.
+	// unclean describes stops that did not end with status 0 within the grace period
+	// or that dropped requests.
 	unclean []string
+	// notClean counts stops that did not end with status 0 within the grace period.
+	notClean int
 	// handover is the longest time from the SIGTERM to another process leading.
 	handover time.Duration
 }
@@ -120,6 +123,11 @@ func (in *injector) apply(ctx context.Context, f fault) error {
 // records what clients saw, how the process ended and how soon the other replica led.
 func (in *injector) stopLeader() error {
 	c := in.cluster
+	// A rolling update stops an old pod only once its replacement is available, so
+	// the other replica is ready first (it may still be starting after an outage).
+	if err := c.waitAllReady(managerReadyMax); err != nil {
+		return err
+	}
 	leader := max(c.leader(), 0)
 	stopped := c.manager(leader)
 	droppedBefore := in.driver.transportErrors.Load()
@@ -143,9 +151,15 @@ func (in *injector) stopLeader() error {
 		return err
 	}
 	if ended != nil {
+		in.drain.notClean++
 		in.drain.unclean = append(in.drain.unclean, fmt.Sprintf("replica %d: %v", leader, ended))
 	}
 	in.drain.handover = max(in.drain.handover, <-handover)
-	in.drain.dropped += in.driver.transportErrors.Load() - droppedBefore
+	if dropped := in.driver.transportErrors.Load() - droppedBefore; dropped > 0 {
+		in.drain.dropped += dropped
+		last, _ := in.driver.lastTransportError.Load().(string)
+		in.drain.unclean = append(in.drain.unclean, fmt.Sprintf("%d requests dropped while replica %d stopped (SIGTERM at %s), the last: %s",
+			dropped, leader, start.Format("15:04:05.000"), last))
+	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 )
 
 // wantGroup is what the identity provider was told, by 2xx answers, about one group.
@@ -35,9 +34,7 @@ func (d *driver) createGroup(ctx context.Context, g int, race bool) error {
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	w.id = id
-	d.mu.Unlock()
+	d.record(func() { w.id = id })
 	return nil
 }
 
@@ -53,22 +50,10 @@ func (d *driver) fillGroup(ctx context.Context, g int) error {
 		values = append(values, map[string]any{"value": d.users[i].id})
 	}
 	d.mu.Unlock()
-	path := "/Groups/" + w.id
-	err := d.retry(ctx, d.base, http.MethodPatch, path, map[string]any{
-		"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
-		"Operations": []map[string]any{{"op": "Add", "path": "members", "value": values}},
-	}, func(a answer, _ int) (bool, error) {
-		if a.status == http.StatusNoContent || a.status == http.StatusOK {
-			return true, nil
-		}
-		return false, unexpected(http.MethodPatch, path, a)
-	})
-	if err != nil {
+	if err := d.patchResource(ctx, "/Groups/"+w.id, []map[string]any{{"op": "Add", "path": "members", "value": values}}); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	w.members = members
-	d.mu.Unlock()
+	d.record(func() { w.members = members })
 	return nil
 }
 
@@ -78,8 +63,6 @@ func (d *driver) removeGroup(ctx context.Context, g int) error {
 	if err := d.deleteResource(ctx, "/Groups/"+w.id); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	w.deleted = true
-	d.mu.Unlock()
+	d.record(func() { w.deleted = true })
 	return nil
 }

@@ -27,7 +27,7 @@ type report struct {
 
 func (r *report) passed() bool {
 	return r.driveErr == nil && r.verdict.clean() && r.driver.bare5xx.Load() == 0 && r.driver.unanswered.Load() == 0 && r.forged == 0 &&
-		r.drain.dropped == 0 && len(r.drain.unclean) == 0
+		r.drain.dropped == 0 && r.drain.notClean == 0
 }
 
 func printReports(out io.Writer, reports []*report) {
@@ -54,10 +54,11 @@ func printReports(out io.Writer, reports []*report) {
 	row("SCIM requests", func(r *report) string { return fmt.Sprint(r.driver.requests.Load()) })
 	row("answered 2xx (after retries)", func(r *report) string { return fmt.Sprint(r.driver.ok.Load()) })
 	row("retried (transport error, 5xx, 429)", func(r *report) string { return fmt.Sprint(r.driver.retried.Load()) })
+	row("of them: no answer within 10 s", func(r *report) string { return fmt.Sprint(r.driver.timeouts.Load()) })
 	row("5xx without Retry-After (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.bare5xx.Load()) })
 	row("unanswered after 3 min (must be 0)", func(r *report) string { return fmt.Sprint(r.driver.unanswered.Load()) })
 	row("dropped by a graceful stop (must be 0)", func(r *report) string { return fmt.Sprint(r.drain.dropped) })
-	row("graceful stops not clean (must be 0)", func(r *report) string { return fmt.Sprint(len(r.drain.unclean)) })
+	row("graceful stops not clean (must be 0)", func(r *report) string { return fmt.Sprint(r.drain.notClean) })
 	row("leader handover after a graceful stop", func(r *report) string { return r.drain.handover.Round(100 * time.Millisecond).String() })
 	row("lost (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.lost) })
 	row("duplicates (must be 0)", func(r *report) string { return fmt.Sprint(r.verdict.duplicates) })

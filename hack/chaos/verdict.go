@@ -51,17 +51,7 @@ func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdi
 	if err := c.List(ctx, &users, client.InNamespace(namespace)); err != nil {
 		return nil, err
 	}
-	byName := map[string][]*identityv1alpha1.ScimUser{}
-	for i := range users.Items {
-		u := &users.Items[i]
-		key := strings.ToLower(u.Spec.UserName)
-		byName[key] = append(byName[key], u)
-	}
-	for name, objs := range byName {
-		if len(objs) > 1 {
-			v.bad(&v.duplicates, "%d ScimUsers have userName %s", len(objs), name)
-		}
-	}
+	byName := byUniqueName(v, "ScimUsers have userName", users.Items, func(u *identityv1alpha1.ScimUser) string { return u.Spec.UserName })
 	var bindings rbacv1.RoleBindingList
 	if err := c.List(ctx, &bindings, client.InNamespace(namespace)); err != nil {
 		return nil, err
@@ -70,12 +60,7 @@ func judge(ctx context.Context, c client.Client, d *driver, r *receiver) (*verdi
 	for i := range bindings.Items {
 		bindingOf[bindings.Items[i].Name] = &bindings.Items[i]
 	}
-	d.mu.Lock()
-	wants := make([]want, len(d.users))
-	for i, u := range d.users {
-		wants[i] = *u
-	}
-	d.mu.Unlock()
+	wants := snapshot(d, d.users)
 	for _, w := range wants {
 		if w.id == "" {
 			continue // never created: the driver gave up on it, which the run reports
@@ -119,28 +104,30 @@ func checkUser(v *verdict, w want, objs []*identityv1alpha1.ScimUser) {
 	}
 }
 
+// byUniqueName maps the lower-cased value that must be unique to the objects holding
+// it, and counts each value held more than once as a duplicate.
+func byUniqueName[T any](v *verdict, what string, items []T, name func(*T) string) map[string][]*T {
+	by := map[string][]*T{}
+	for i := range items {
+		key := strings.ToLower(name(&items[i]))
+		by[key] = append(by[key], &items[i])
+	}
+	for key, objs := range by {
+		if len(objs) > 1 {
+			v.bad(&v.duplicates, "%d %s %s", len(objs), what, key)
+		}
+	}
+	return by
+}
+
 // judgeGroups compares the ScimGroups and their team bindings with what the driver was told.
 func judgeGroups(ctx context.Context, c client.Client, v *verdict, d *driver, users []want, bindingOf map[string]*rbacv1.RoleBinding) error {
 	var groups identityv1alpha1.ScimGroupList
 	if err := c.List(ctx, &groups, client.InNamespace(namespace)); err != nil {
 		return err
 	}
-	byName := map[string][]*identityv1alpha1.ScimGroup{}
-	for i := range groups.Items {
-		key := strings.ToLower(groups.Items[i].Spec.DisplayName)
-		byName[key] = append(byName[key], &groups.Items[i])
-	}
-	for name, objs := range byName {
-		if len(objs) > 1 {
-			v.bad(&v.duplicates, "%d ScimGroups have displayName %s", len(objs), name)
-		}
-	}
-	d.mu.Lock()
-	wants := make([]wantGroup, len(d.groups))
-	for g, w := range d.groups {
-		wants[g] = *w
-	}
-	d.mu.Unlock()
+	byName := byUniqueName(v, "ScimGroups have displayName", groups.Items, func(g *identityv1alpha1.ScimGroup) string { return g.Spec.DisplayName })
+	wants := snapshot(d, d.groups)
 	for _, w := range wants {
 		if w.id == "" {
 			continue
