@@ -24,6 +24,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/internal/testenv"
 	"github.com/scim-operator/scim-operator/internal/token"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -110,6 +111,46 @@ func TestTenantsAndAuth(t *testing.T) {
 			t.Fatalf("status %d, want 401", status)
 		}
 	})
+}
+
+// Two tenants in one namespace (two identity providers, or two Entra apps) share no
+// resource: ids, filters, writes and uniqueness are each tenant's own.
+func TestTenantsInOneNamespaceSeeOnlyTheirOwn(t *testing.T) {
+	a := newTenant(t)
+	ctx := context.Background()
+	tok, _, err := token.Issue(ctx, k8sClient, a.Namespace, "okta", "okta-token", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Create(ctx, testenv.Tenant(a.Namespace, "okta")); err != nil {
+		t.Fatal(err)
+	}
+	b := &scimClient{t: t, base: server.URL + "/scim/" + a.Namespace + "/okta/v2", token: tok}
+	eventually(t, 10*time.Second, func() error {
+		if status, _, _ := b.do("GET", "/ServiceProviderConfig", nil); status != 200 {
+			return fmt.Errorf("status %d", status)
+		}
+		return nil
+	})
+	ac := a.client(t)
+	user := ac.must(201, "POST", "/Users", map[string]any{"userName": "shared@example.com", "displayName": "A's"})
+	group := ac.must(201, "POST", "/Groups", map[string]any{"displayName": "Shared"})
+	for _, res := range []struct{ path string }{{"/Users/" + user["id"].(string)}, {"/Groups/" + group["id"].(string)}} {
+		b.must(404, "GET", res.path, nil)
+		b.must(404, "PATCH", res.path, map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+			"Operations": []any{map[string]any{"op": "replace", "path": "displayName", "value": "B's"}}})
+		b.must(404, "DELETE", res.path, nil)
+	}
+	if list := b.must(200, "GET", `/Users?filter=userName+eq+"shared@example.com"`, nil); list["totalResults"] != float64(0) {
+		t.Errorf("the other tenant's filter found %v", list["totalResults"])
+	}
+	// Uniqueness is per tenant: the other one may hold the same names.
+	b.must(201, "POST", "/Users", map[string]any{"userName": "shared@example.com"})
+	b.must(201, "POST", "/Groups", map[string]any{"displayName": "Shared"})
+	if got := ac.must(200, "GET", "/Users/"+user["id"].(string), nil); got["displayName"] != "A's" {
+		t.Errorf("the first tenant's user changed: %v", got)
+	}
+	ac.must(200, "GET", "/Groups/"+group["id"].(string), nil)
 }
 
 func setTenant(t *testing.T, f tenantFixture, mutate func(*identityv1alpha1.ScimTenant)) {
