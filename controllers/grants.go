@@ -71,6 +71,9 @@ func (g Grants) checkTenant(ctx context.Context, c client.Reader, t *identityv1a
 			refused = append(refused, fmt.Sprintf("%s (role %s)", role.ClusterRole, role.Name))
 		}
 	}
+	if t.Spec.StorageQuotaPolicy == identityv1alpha1.StorageQuotaEnforce && g.checkClusterRole(quotaNamespaceClusterRole) != nil {
+		refused = append(refused, quotaNamespaceClusterRole+" (each user's quota namespace, storageQuotaPolicy Enforce)")
+	}
 	if len(refused) > 0 {
 		return &refusal{ReasonClusterRoleNotGrantable, fmt.Sprintf(
 			"ClusterRole(s) not grantable: %s (the operator binds only %s; see the chart value rbac.grantableClusterRoles)",
