@@ -134,6 +134,17 @@ func applyBinding(ctx context.Context, c client.Client, labels map[string]string
 	return "", nil
 }
 
+// recordAccess records what a reconcile changed as one Event (Events are API writes
+// too); the identity's first reconcile records it as its provisioning.
+func recordAccess(rec recorder.EventRecorder, obj client.Object, provisioned bool, actions []string) {
+	switch {
+	case provisioned:
+		rec.Eventf(obj, nil, corev1.EventTypeNormal, ReasonProvisioned, "Apply", "Provisioned: %s", strings.Join(actions, "; "))
+	case len(actions) > 0:
+		rec.Eventf(obj, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", strings.Join(actions, "; "))
+	}
+}
+
 // checkSubject refuses names that would bind a Kubernetes system identity, whatever
 // the identity provider sent: a user named "system:masters" gets no binding at all.
 func checkSubject(name string) error {

@@ -103,6 +103,7 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 	if group.Spec.Role != nil && *group.Spec.Role != "" {
 		role = *group.Spec.Role
 	}
+	provisioned := group.Status.Role == ""
 	group.Status.Role = role
 	name := group.Spec.DisplayName
 	if tenant.Spec.GroupSubject == identityv1alpha1.GroupSubjectExternalID {
@@ -128,9 +129,10 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 	if err == nil {
 		done, err = applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(identityv1alpha1.LabelGroup, group), want)
 	}
-	for _, a := range done {
-		r.Recorder.Eventf(group, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", a)
+	if provisioned {
+		done = append([]string{"role " + role}, done...)
 	}
+	recordAccess(r.Recorder, group, provisioned, done)
 	switch {
 	case apierrors.IsNotFound(err):
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +35,8 @@ const (
 	ReasonApplyFailed    = "ApplyFailed"
 	ReasonBound          = "Bound"
 	ReasonAccessChanged  = "AccessChanged"
+	// ReasonProvisioned is the first reconcile's Event: the creation and what it gave.
+	ReasonProvisioned = "Provisioned"
 )
 
 // retryMissing is how soon a reconcile that found a namespace missing tries again:
@@ -107,6 +108,7 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 // namespace match them.
 func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) (condition, time.Duration, error) {
 	e := entitlements.ForUser(tenant, user)
+	provisioned := user.Status.Role == ""
 	var actions []string
 	if user.Status.Role != e.Role {
 		actions = append(actions, "assigned role "+e.Role)
@@ -153,9 +155,7 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		applyErr = err
 	}
 	// One Event per reconcile that changed something: Events are API writes too.
-	if len(actions) > 0 {
-		r.Recorder.Eventf(user, nil, corev1.EventTypeNormal, ReasonAccessChanged, "Apply", "%s", strings.Join(actions, "; "))
-	}
+	recordAccess(r.Recorder, user, provisioned, actions)
 	switch {
 	case apierrors.IsNotFound(applyErr):
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonApplyFailed,

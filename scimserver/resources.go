@@ -11,9 +11,10 @@ import (
 	"github.com/scim-operator/scim-operator/scimserver/store"
 )
 
-// Event reasons recorded on ScimUsers and ScimGroups.
+// Event reasons recorded on ScimUsers and ScimGroups. A creation has no Event of its
+// own: the reconciler's first one (reason Provisioned) says what it was given, one API
+// write less per provisioned identity.
 const (
-	ReasonProvisioned = "Provisioned"
 	ReasonDeactivated = "Deactivated"
 	ReasonReactivated = "Reactivated"
 	ReasonDeleted     = "Deleted"
@@ -40,7 +41,6 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, req *request, co
 		writeError(w, r, err)
 		return
 	}
-	s.event(created, ReasonProvisioned, "Create", "Created by the identity provider")
 	countIdentity(req.tenant, res.Name, "created")
 	if active, ok := created.Doc["active"].(bool); ok && !active {
 		countIdentity(req.tenant, res.Name, "deactivated")
