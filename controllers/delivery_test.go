@@ -2,7 +2,7 @@ package controllers_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,13 +46,12 @@ func newReceiver(t *testing.T) *receiver {
 }
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, err := webhook.VerifyRequest(r, []byte(webhookSecret), time.Now(), 5*time.Minute)
-	if err != nil {
+	doc, err := webhook.ReadUserDocument(r, []byte(webhookSecret), time.Now(), 5*time.Minute)
+	switch {
+	case errors.Is(err, webhook.ErrUnverified):
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
-	}
-	var doc connectors.UserDocument
-	if err := json.Unmarshal(body, &doc); err != nil {
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}

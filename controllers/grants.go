@@ -54,16 +54,21 @@ func (g Grants) checkClusterRole(name string) *refusal {
 	if slices.Contains(g.ClusterRoles, name) {
 		return nil
 	}
-	return &refusal{ReasonClusterRoleNotGrantable, fmt.Sprintf(
-		"ClusterRole %s is not grantable (the operator binds only %s; see the chart value rbac.grantableClusterRoles)",
-		name, strings.Join(g.ClusterRoles, ", "))}
+	return g.notGrantable("ClusterRole " + name)
 }
 
-// checkTenant refuses a tenant whose workspace has not accepted it or that maps a role
-// to a ClusterRole that is not grantable. A missing workspace is the NotFound error.
-func (g Grants) checkTenant(ctx context.Context, c client.Reader, t *identityv1alpha1.ScimTenant) (*refusal, error) {
-	if r, err := checkWorkspace(ctx, c, t); r != nil || err != nil {
-		return r, err
+func (g Grants) notGrantable(what string) *refusal {
+	return &refusal{ReasonClusterRoleNotGrantable, fmt.Sprintf(
+		"%s: not grantable (the operator binds only %s; see the chart value rbac.grantableClusterRoles)",
+		what, strings.Join(g.ClusterRoles, ", "))}
+}
+
+// checkTenant refuses a tenant whose workspace (the Namespace it names, read by the
+// caller) has not accepted it, or that maps a role to a ClusterRole that is not
+// grantable.
+func (g Grants) checkTenant(t *identityv1alpha1.ScimTenant, workspace *corev1.Namespace) *refusal {
+	if r := workspaceRefusal(t, workspace); r != nil {
+		return r
 	}
 	var refused []string
 	for _, role := range t.Spec.Roles {
@@ -75,38 +80,36 @@ func (g Grants) checkTenant(ctx context.Context, c client.Reader, t *identityv1a
 		refused = append(refused, quotaNamespaceClusterRole+" (each user's quota namespace, storageQuotaPolicy Enforce)")
 	}
 	if len(refused) > 0 {
-		return &refusal{ReasonClusterRoleNotGrantable, fmt.Sprintf(
-			"ClusterRole(s) not grantable: %s (the operator binds only %s; see the chart value rbac.grantableClusterRoles)",
-			strings.Join(refused, ", "), strings.Join(g.ClusterRoles, ", "))}, nil
+		return g.notGrantable("ClusterRole(s) " + strings.Join(refused, ", "))
 	}
-	return nil, nil
+	return nil
 }
 
-// checkBinding refuses a workspace binding of clusterRole for the tenant.
+// checkBinding refuses a workspace binding of clusterRole for the tenant. A missing
+// workspace is the NotFound error.
 func (g Grants) checkBinding(ctx context.Context, c client.Reader, t *identityv1alpha1.ScimTenant, clusterRole string) (*refusal, error) {
-	if r, err := checkWorkspace(ctx, c, t); r != nil || err != nil {
-		return r, err
+	if t.Spec.Workspace != t.Namespace {
+		workspace := &corev1.Namespace{}
+		if err := c.Get(ctx, client.ObjectKey{Name: t.Spec.Workspace}, workspace); err != nil {
+			return nil, err
+		}
+		if r := workspaceRefusal(t, workspace); r != nil {
+			return r, nil
+		}
 	}
 	return g.checkClusterRole(clusterRole), nil
 }
 
-// checkWorkspace: a tenant may grant access in its own namespace, and in another only
+// workspaceRefusal: a tenant may grant access in its own namespace, and in another only
 // if that Namespace names the tenant's namespace in AnnotationWorkspaceTenants.
-func checkWorkspace(ctx context.Context, c client.Reader, t *identityv1alpha1.ScimTenant) (*refusal, error) {
-	if t.Spec.Workspace == t.Namespace {
-		return nil, nil
-	}
-	ns := &corev1.Namespace{}
-	if err := c.Get(ctx, client.ObjectKey{Name: t.Spec.Workspace}, ns); err != nil {
-		return nil, err
-	}
-	if workspaceAccepts(ns, t.Namespace) {
-		return nil, nil
+func workspaceRefusal(t *identityv1alpha1.ScimTenant, workspace *corev1.Namespace) *refusal {
+	if t.Spec.Workspace == t.Namespace || workspaceAccepts(workspace, t.Namespace) {
+		return nil
 	}
 	return &refusal{ReasonWorkspaceNotPermitted, fmt.Sprintf(
 		"Namespace %s does not accept tenants of namespace %s: a cluster administrator opts it in with "+
 			"kubectl annotate namespace %s %s=%s", t.Spec.Workspace, t.Namespace, t.Spec.Workspace,
-		identityv1alpha1.AnnotationWorkspaceTenants, t.Namespace)}, nil
+		identityv1alpha1.AnnotationWorkspaceTenants, t.Namespace)}
 }
 
 func workspaceAccepts(ns *corev1.Namespace, tenantNamespace string) bool {

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -43,10 +44,11 @@ func TestGrantsCheckTenant(t *testing.T) {
 		}), ReasonClusterRoleNotGrantable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			refused, err := grants.checkTenant(context.Background(), c, tc.tenant)
-			if err != nil {
+			workspace := &corev1.Namespace{}
+			if err := c.Get(context.Background(), client.ObjectKey{Name: tc.tenant.Spec.Workspace}, workspace); client.IgnoreNotFound(err) != nil {
 				t.Fatal(err)
 			}
+			refused := grants.checkTenant(tc.tenant, workspace)
 			switch {
 			case tc.reason == "" && refused != nil:
 				t.Errorf("refused: %s", refused.message)
@@ -55,7 +57,7 @@ func TestGrantsCheckTenant(t *testing.T) {
 			}
 		})
 	}
-	if _, err := grants.checkTenant(context.Background(), c, tenant("no-such", nil)); !apierrors.IsNotFound(err) {
+	if _, err := grants.checkBinding(context.Background(), c, tenant("no-such", nil), "view"); !apierrors.IsNotFound(err) {
 		t.Errorf("a missing workspace: %v, want NotFound", err)
 	}
 }

@@ -223,11 +223,7 @@ func (r *ScimTenantReconciler) checkConfiguration(ctx context.Context, t *identi
 		return conditionFalse(identityv1alpha1.ConditionReady, ReasonClusterRoleNotFound,
 			"ClusterRole(s) not found: "+strings.Join(missing, ", ")), nil
 	}
-	refused, err := r.Grants.checkTenant(ctx, r.Client, t)
-	if err != nil {
-		return condition{}, err
-	}
-	if refused != nil {
+	if refused := r.Grants.checkTenant(t, ns); refused != nil {
 		return conditionFalse(identityv1alpha1.ConditionReady, refused.reason, refused.message), nil
 	}
 	return conditionTrue(identityv1alpha1.ConditionReady, identityv1alpha1.ReasonReconciled, "Workspace and roles exist"), nil

@@ -73,6 +73,25 @@ func VerifyRequest(r *http.Request, secret []byte, now time.Time, tolerance time
 	return body, nil
 }
 
+// ErrUnverified marks a delivery whose signature or timestamp does not hold: answer it
+// 401 and trust nothing in it.
+var ErrUnverified = errors.New("unverified delivery")
+
+// ReadUserDocument verifies a delivery (VerifyRequest) and decodes its user document:
+// what a Go receiver of user deliveries calls. Errors from verification wrap
+// ErrUnverified; the others are a malformed document.
+func ReadUserDocument(r *http.Request, secret []byte, now time.Time, tolerance time.Duration) (connectors.UserDocument, error) {
+	var doc connectors.UserDocument
+	body, err := VerifyRequest(r, secret, now, tolerance)
+	if err != nil {
+		return doc, fmt.Errorf("%w: %w", ErrUnverified, err)
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return doc, fmt.Errorf("decoding the user document: %w", err)
+	}
+	return doc, nil
+}
+
 // Client delivers to one webhook URL.
 type Client struct {
 	URL    string

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -72,6 +73,31 @@ func TestVerifyRequest(t *testing.T) {
 	}
 	if _, err := webhook.VerifyRequest(request([]byte(`{"event":"upsert","id":"u1"}`)), secret, now, time.Minute); err == nil {
 		t.Fatal("a body other than the signed one was accepted")
+	}
+}
+
+// ReadUserDocument tells a forged delivery (401) from a signed but malformed one (400).
+func TestReadUserDocument(t *testing.T) {
+	secret := []byte("s3cret")
+	now := time.Unix(1_800_000_000, 0)
+	ts := strconv.FormatInt(now.Unix(), 10)
+	request := func(body []byte, signed []byte) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+		r.Header.Set(webhook.HeaderTimestamp, ts)
+		r.Header.Set(webhook.HeaderSignature, webhook.Sign(secret, ts, signed))
+		return r
+	}
+	good := []byte(`{"event":"delete","id":"u1"}`)
+	doc, err := webhook.ReadUserDocument(request(good, good), secret, now, time.Minute)
+	if err != nil || doc.ID != "u1" || doc.Event != "delete" {
+		t.Fatalf("ReadUserDocument = %+v, %v", doc, err)
+	}
+	if _, err := webhook.ReadUserDocument(request(good, []byte(`{}`)), secret, now, time.Minute); !errors.Is(err, webhook.ErrUnverified) {
+		t.Errorf("a forged delivery: %v, want ErrUnverified", err)
+	}
+	malformed := []byte(`not json`)
+	if _, err := webhook.ReadUserDocument(request(malformed, malformed), secret, now, time.Minute); err == nil || errors.Is(err, webhook.ErrUnverified) {
+		t.Errorf("a signed malformed document: %v, want a decoding error", err)
 	}
 }
 

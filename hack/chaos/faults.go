@@ -42,9 +42,8 @@ type drainOutcome struct {
 	// dropped counts requests that got no answer (a reset or closed connection)
 	// from the SIGTERM until the replica was back: must stay 0.
 	dropped int64
-	// unclean describes stops that did not end with status 0 within the grace period
-	// or that dropped requests.
-	unclean []string
+	// problems describes each stop that was not clean or that dropped requests.
+	problems []string
 	// notClean counts stops that did not end with status 0 within the grace period.
 	notClean int
 	// handover is the longest time from the SIGTERM to another process leading.
@@ -152,13 +151,13 @@ func (in *injector) stopLeader() error {
 	}
 	if ended != nil {
 		in.drain.notClean++
-		in.drain.unclean = append(in.drain.unclean, fmt.Sprintf("replica %d: %v", leader, ended))
+		in.drain.problems = append(in.drain.problems, fmt.Sprintf("replica %d: %v", leader, ended))
 	}
 	in.drain.handover = max(in.drain.handover, <-handover)
 	if dropped := in.driver.transportErrors.Load() - droppedBefore; dropped > 0 {
 		in.drain.dropped += dropped
 		last, _ := in.driver.lastTransportError.Load().(string)
-		in.drain.unclean = append(in.drain.unclean, fmt.Sprintf("%d requests dropped while replica %d stopped (SIGTERM at %s), the last: %s",
+		in.drain.problems = append(in.drain.problems, fmt.Sprintf("%d requests dropped while replica %d stopped (SIGTERM at %s), the last: %s",
 			dropped, leader, start.Format("15:04:05.000"), last))
 	}
 	return nil

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -58,16 +58,15 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "too late", http.StatusGatewayTimeout)
 		return
 	}
-	body, err := webhook.VerifyRequest(req, []byte(webhookSecret), time.Now(), 5*time.Minute)
-	if err != nil {
+	doc, err := webhook.ReadUserDocument(req, []byte(webhookSecret), time.Now(), 5*time.Minute)
+	switch {
+	case errors.Is(err, webhook.ErrUnverified):
 		r.mu.Lock()
 		r.forged++
 		r.mu.Unlock()
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
-	}
-	var doc connectors.UserDocument
-	if err := json.Unmarshal(body, &doc); err != nil {
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -74,8 +74,8 @@ func printReports(out io.Writer, reports []*report) {
 		if s, ok := r.driver.firstUnanswered.Load().(string); ok {
 			fmt.Fprintf(out, "seed %d, first unanswered: %s\n", r.seed, s)
 		}
-		for _, u := range r.drain.unclean {
-			fmt.Fprintf(out, "seed %d, graceful stop not clean: %s\n", r.seed, u)
+		for _, u := range r.drain.problems {
+			fmt.Fprintf(out, "seed %d, graceful stop: %s\n", r.seed, u)
 		}
 		for _, e := range r.verdict.examples {
 			fmt.Fprintf(out, "seed %d: %s\n", r.seed, e)

@@ -386,15 +386,13 @@ func newHookReceiver(t *testing.T, g *WithT) *hookReceiver {
 	h := &hookReceiver{byUser: map[string][]string{}}
 	const secret = "a-webhook-secret-for-the-flow"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := webhook.VerifyRequest(r, []byte(secret), time.Now(), time.Minute)
+		doc, err := webhook.ReadUserDocument(r, []byte(secret), time.Now(), time.Minute)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		var doc struct{ Event, ID string }
-		_ = json.Unmarshal(body, &doc)
 		h.mu.Lock()
-		h.byUser[doc.ID] = append(h.byUser[doc.ID], doc.Event)
+		h.byUser[doc.ID] = append(h.byUser[doc.ID], string(doc.Event))
 		h.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)

@@ -2,7 +2,6 @@ package downstream_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/connectors"
 	"github.com/scim-operator/scim-operator/connectors/webhook"
 	"github.com/scim-operator/scim-operator/internal/testenv"
 	"github.com/scim-operator/scim-operator/internal/token"
@@ -41,7 +39,7 @@ func TestWebhookDeliveryFigures(t *testing.T) {
 	var mu sync.Mutex
 	latest := map[string]string{} // user id → displayName the app last applied
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := webhook.VerifyRequest(r, []byte(secret), time.Now(), time.Minute)
+		doc, err := webhook.ReadUserDocument(r, []byte(secret), time.Now(), time.Minute)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
@@ -50,8 +48,6 @@ func TestWebhookDeliveryFigures(t *testing.T) {
 			http.Error(w, "maintenance", http.StatusServiceUnavailable)
 			return
 		}
-		var doc connectors.UserDocument
-		_ = json.Unmarshal(body, &doc)
 		mu.Lock()
 		latest[doc.ID] = doc.User.DisplayName
 		mu.Unlock()
