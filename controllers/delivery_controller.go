@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,6 +51,9 @@ type DeliveryReconciler struct {
 	Recorder recorder.EventRecorder
 	// APIReader reads connector Secrets.
 	APIReader client.Reader
+	// Members is the group membership index: a user's document lists its groups, and
+	// a membership change redelivers the members it concerns.
+	Members *index.Members
 	// MaxConcurrentReconciles bounds the deliveries in flight across all apps.
 	MaxConcurrentReconciles int
 
@@ -72,7 +78,7 @@ func (r *DeliveryReconciler) Reconcile(ctx context.Context, key deliveryKey) (ct
 		return ctrl.Result{}, nil
 	}
 	entry := appEntry(user.Status.Apps, app.Name)
-	doc, ok := desiredUserDocument(app, user)
+	doc, ok := desiredUserDocument(app, user, r.groupNamesOf(user))
 	if !ok {
 		return ctrl.Result{}, nil
 	}
@@ -88,6 +94,19 @@ func (r *DeliveryReconciler) Reconcile(ctx context.Context, key deliveryKey) (ct
 		return conn.DeliverUser(ctx, doc, remoteID)
 	}
 	return r.sync(ctx, key, app, user, entry, hash, doc.Event, deliver)
+}
+
+// groupNamesOf lists the displayNames of the user's groups, sorted; nil for none, so
+// that the document (and its hash) of a user in no group stays what it was.
+func (r *DeliveryReconciler) groupNamesOf(user *identityv1alpha1.ScimUser) []string {
+	var names []string
+	for _, g := range r.Members.GroupsOf(user.Namespace, user.Spec.TenantRef.Name, user.Name) {
+		if !g.Deleting {
+			names = append(names, g.DisplayName)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // getIdentity reads the key's user or group; one that is gone is forgotten.
@@ -267,6 +286,23 @@ func (r *DeliveryReconciler) writeEntry(ctx context.Context, obj client.Object, 
 }
 
 // appFieldManager owns one app's entries in identities' status.apps.
+// memberChanges enqueues the deliveries a change of a member's groups concerns.
+type memberChanges struct {
+	members *index.Members
+	keys    func(context.Context, types.NamespacedName) []deliveryKey
+}
+
+func (s memberChanges) Start(ctx context.Context, q workqueue.TypedRateLimitingInterface[deliveryKey]) error {
+	s.members.Subscribe(func(member types.NamespacedName) {
+		for _, k := range s.keys(ctx, member) {
+			q.Add(k)
+		}
+	})
+	return nil
+}
+
+func (s memberChanges) String() string { return "group membership changes" }
+
 func appFieldManager(app string) string {
 	return "scim-operator/app/" + app
 }
@@ -276,8 +312,8 @@ func appFieldManager(app string) string {
 func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.state = newDeliveryState()
 	r.connectors = newConnectorCache(r.APIReader)
-	if r.APIReader == nil {
-		return errors.New("DeliveryReconciler needs an APIReader")
+	if r.APIReader == nil || r.Members == nil {
+		return errors.New("DeliveryReconciler needs an APIReader and the member index")
 	}
 	workers := r.MaxConcurrentReconciles
 	if workers == 0 {
@@ -287,6 +323,9 @@ func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("delivery").
 		Watches(&identityv1alpha1.ScimUser{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfUser)).
 		Watches(&identityv1alpha1.ScimGroup{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfGroup)).
+		// The member index reports the users a group change concerns once it holds the
+		// change: on an update only those added or removed (a rename, all of them).
+		WatchesRawSource(memberChanges{members: r.Members, keys: r.keysOfMember}).
 		// Only a spec change moves identities in or out of an app; its status changes often.
 		Watches(&identityv1alpha1.DownstreamApp{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfApp),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
@@ -317,9 +356,29 @@ func (r *DeliveryReconciler) keysOfUser(ctx context.Context, o client.Object) []
 		// A group lists its members by the app's ids: a user's first delivery may
 		// complete its groups.
 		if app.SyncsGroups() {
-			for _, g := range user.Status.Groups {
-				keys = append(keys, deliveryKey{Namespace: user.Namespace, App: app.Name, Kind: kindGroup, Name: g.ID})
+			for _, g := range r.Members.GroupsOf(user.Namespace, user.Spec.TenantRef.Name, user.Name) {
+				keys = append(keys, deliveryKey{Namespace: user.Namespace, App: app.Name, Kind: kindGroup, Name: g.Name})
 			}
+		}
+	}
+	return keys
+}
+
+// keysOfMember is the user's delivery to each app of its tenant. The apps are read
+// first: most namespaces have none, and then the user need not be read at all.
+func (r *DeliveryReconciler) keysOfMember(ctx context.Context, member types.NamespacedName) []deliveryKey {
+	var apps identityv1alpha1.DownstreamAppList
+	if err := r.List(ctx, &apps, client.InNamespace(member.Namespace), client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil || len(apps.Items) == 0 {
+		return nil
+	}
+	user := &identityv1alpha1.ScimUser{}
+	if err := r.Get(ctx, member, user); err != nil {
+		return nil // a nested group, or a member not provisioned (yet): nothing to deliver
+	}
+	var keys []deliveryKey
+	for _, app := range apps.Items {
+		if app.Spec.TenantRef.Name == user.Spec.TenantRef.Name {
+			keys = append(keys, deliveryKey{Namespace: member.Namespace, App: app.Name, Kind: kindUser, Name: member.Name})
 		}
 	}
 	return keys

@@ -20,12 +20,12 @@ func appEntry(apps []identityv1alpha1.AppDelivery, app string) *identityv1alpha1
 
 // inScope says whether the app receives the user: every user of the tenant, or the
 // members of the groups the scope names (by displayName, as identity providers show it).
-func inScope(app *identityv1alpha1.DownstreamApp, groups []identityv1alpha1.UserGroup) bool {
+func inScope(app *identityv1alpha1.DownstreamApp, groups []string) bool {
 	if app.Spec.Scope.Type != identityv1alpha1.ScopeGroups {
 		return true
 	}
-	return slices.ContainsFunc(groups, func(g identityv1alpha1.UserGroup) bool {
-		return slices.ContainsFunc(app.Spec.Scope.Groups, func(name string) bool { return strings.EqualFold(name, g.DisplayName) })
+	return slices.ContainsFunc(groups, func(group string) bool {
+		return slices.ContainsFunc(app.Spec.Scope.Groups, func(name string) bool { return strings.EqualFold(name, group) })
 	})
 }
 
@@ -47,10 +47,11 @@ func mappedRole(app *identityv1alpha1.DownstreamApp, role string) string {
 	return role
 }
 
-// desiredUserDocument is what the app should know of the user now. ok is false when
-// there is nothing to deliver: the user was never delivered and is deleted or out of
-// scope, or its entitlements are not computed yet.
-func desiredUserDocument(app *identityv1alpha1.DownstreamApp, user *identityv1alpha1.ScimUser) (doc connectors.UserDocument, ok bool) {
+// desiredUserDocument is what the app should know of the user now, a member of the
+// groups named (their displayNames, sorted). ok is false when there is nothing to
+// deliver: the user was never delivered and is deleted or out of scope, or its
+// entitlements are not computed yet.
+func desiredUserDocument(app *identityv1alpha1.DownstreamApp, user *identityv1alpha1.ScimUser, groups []string) (doc connectors.UserDocument, ok bool) {
 	delivered := appEntry(user.Status.Apps, app.Name) != nil
 	doc = connectors.UserDocument{ID: user.Name, User: connectors.User{
 		ID: user.Name, ExternalID: user.Spec.ExternalID, UserName: user.Spec.UserName, DisplayName: user.Spec.DisplayName,
@@ -58,15 +59,12 @@ func desiredUserDocument(app *identityv1alpha1.DownstreamApp, user *identityv1al
 	for _, e := range user.Spec.Emails {
 		doc.User.Emails = append(doc.User.Emails, connectors.Email{Value: e.Value, Type: e.Type, Primary: e.Primary != nil && *e.Primary})
 	}
-	for _, g := range user.Status.Groups {
-		doc.User.Groups = append(doc.User.Groups, g.DisplayName)
-	}
-	slices.Sort(doc.User.Groups)
+	doc.User.Groups = groups
 	switch {
 	case deletedByIdP(user):
 		doc.Event = connectors.EventDelete
 		return doc, delivered
-	case !inScope(app, user.Status.Groups):
+	case !inScope(app, groups):
 		doc.Event = connectors.EventDeactivate
 		return doc, delivered
 	case !user.IsActive():

@@ -147,6 +147,20 @@ func createUsers(t *testing.T, namespace string, n int, prefix string) []*identi
 	return users
 }
 
+// createGroup creates a group of tenant "t" with the users as members.
+func createGroup(t *testing.T, namespace, name, displayName string, members ...*identityv1alpha1.ScimUser) *identityv1alpha1.ScimGroup {
+	t.Helper()
+	group := &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "t"}, DisplayName: displayName}}
+	for _, m := range members {
+		group.Spec.Members = append(group.Spec.Members, identityv1alpha1.GroupMember{Value: m.Name})
+	}
+	if err := k8sClient.Create(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	return group
+}
+
 // A user's whole life reaches the app, signed, with its mapped role, workspace and
 // quota; the ScimUser is released only once the app acknowledged its deletion.
 func TestWebhookReceivesEveryEvent(t *testing.T) {
@@ -302,6 +316,41 @@ func TestWebhookRefusalFailsOneUser(t *testing.T) {
 	}, eventually).Should(Succeed())
 }
 
+// A user's groups are read from the member index, not its status: a membership change
+// alone (no write to the user) must redeliver the members it concerns, and only them.
+func TestMembershipChangesRedeliverTheirMembers(t *testing.T) {
+	g := NewWithT(t)
+	ns := "deliver-members"
+	newTenantWithToken(t, ns, "t", func(*identityv1alpha1.ScimTenant) {})
+	users := createUsers(t, ns, 3, "m")
+	joins, stays, outsider := users[0], users[1], users[2]
+	group := createGroup(t, ns, "ops", "Operations", stays)
+	app := newReceiver(t)
+	newWebhookApp(t, ns, "pager", app.URL, func(a *identityv1alpha1.DownstreamApp) {
+		a.Spec.Scope = identityv1alpha1.AppScope{Type: identityv1alpha1.ScopeGroups, Groups: []string{"Operations", "SRE"}}
+	})
+	g.Eventually(func(g Gomega) {
+		g.Expect(deliveryOf(g, stays, "pager")).NotTo(BeNil())
+		g.Expect(deliveryOf(g, stays, "pager").State).To(Equal(identityv1alpha1.AppDeliverySynced))
+	}, eventually).Should(Succeed())
+	g.Expect(app.last(stays.Name).User.Groups).To(Equal([]string{"Operations"}))
+	g.Expect(app.last(joins.Name)).To(BeNil())
+
+	change(t, group, func(gr *identityv1alpha1.ScimGroup) {
+		gr.Spec.Members = append(gr.Spec.Members, identityv1alpha1.GroupMember{Value: joins.Name})
+	})
+	g.Eventually(func() *connectors.UserDocument { return app.last(joins.Name) }, eventually).ShouldNot(BeNil())
+	g.Expect(app.last(joins.Name).Event).To(Equal(connectors.EventUpsert))
+	g.Expect(app.last(joins.Name).User.Groups).To(Equal([]string{"Operations"}))
+
+	// A rename changes every member's document; the scope still names the group.
+	change(t, group, func(gr *identityv1alpha1.ScimGroup) { gr.Spec.DisplayName = "SRE" })
+	for _, u := range []*identityv1alpha1.ScimUser{joins, stays} {
+		g.Eventually(func() []string { return app.last(u.Name).User.Groups }, eventually).Should(Equal([]string{"SRE"}))
+	}
+	g.Consistently(func() *connectors.UserDocument { return app.last(outsider.Name) }, 2*time.Second).Should(BeNil())
+}
+
 // Scope by group: only members are delivered; a member who leaves is deactivated in the
 // app; a hanging app does not hold up another app of the same tenant.
 func TestWebhookScopeAndSlowApps(t *testing.T) {
@@ -311,10 +360,7 @@ func TestWebhookScopeAndSlowApps(t *testing.T) {
 	newTenantWithToken(t, ns, "t", func(*identityv1alpha1.ScimTenant) {})
 	member := createUsers(t, ns, 1, "member")[0]
 	other := createUsers(t, ns, 1, "other")[0]
-	group := &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "eng"},
-		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "t"}, DisplayName: "Engineering",
-			Members: []identityv1alpha1.GroupMember{{Value: member.Name}}}}
-	g.Expect(k8sClient.Create(ctx, group)).To(Succeed())
+	group := createGroup(t, ns, "eng", "Engineering", member)
 
 	scoped := newReceiver(t)
 	newWebhookApp(t, ns, "eng-tool", scoped.URL, func(a *identityv1alpha1.DownstreamApp) {

@@ -51,9 +51,6 @@ type ScimUserReconciler struct {
 	// APIReader reads what the cache may not hold yet.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
-	// Members is the group membership index; a membership change reconciles the
-	// members it concerns.
-	Members *index.Members
 	// Grants says which ClusterRoles may be bound and where.
 	Grants Grants
 	// MaxConcurrentReconciles bounds the fan-out after a tenant change.
@@ -98,7 +95,6 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	user.Status.Groups = r.groupsOf(user)
 	setConditions(&user.Status.Conditions, user.Generation, suspension(user), ready)
 	user.Status.ObservedGeneration = user.Generation
 	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
@@ -207,17 +203,6 @@ func hasAccess(user *identityv1alpha1.ScimUser) bool {
 	return user.IsActive() && !deletedByIdP(user)
 }
 
-// groupsOf lists the groups that name the user as a member.
-func (r *ScimUserReconciler) groupsOf(user *identityv1alpha1.ScimUser) []identityv1alpha1.UserGroup {
-	var out []identityv1alpha1.UserGroup
-	for _, g := range r.Members.GroupsOf(user.Namespace, user.Spec.TenantRef.Name, user.Name) {
-		if !g.Deleting {
-			out = append(out, identityv1alpha1.UserGroup{ID: g.Name, DisplayName: g.DisplayName})
-		}
-	}
-	return out
-}
-
 func suspension(user *identityv1alpha1.ScimUser) condition {
 	if deletedByIdP(user) {
 		return conditionTrue(identityv1alpha1.ConditionSuspended, ReasonDeleted, "The identity provider deleted the user")
@@ -229,11 +214,12 @@ func suspension(user *identityv1alpha1.ScimUser) condition {
 }
 
 // SetupWithManager registers the reconciler and what it watches: its users, their
-// tenant, the RoleBindings it made (so that a deleted binding comes back), and group
-// membership changes (only the members that changed are reconciled).
+// tenant, the namespaces that accept tenants, and the RoleBindings it made (so that a
+// deleted binding comes back). Group membership is not watched: a team's access is
+// its own RoleBinding, which the group reconciler keeps.
 func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Members == nil || r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
-		return errors.New("ScimUserReconciler needs the member index, an APIReader and the grantable ClusterRoles")
+	if r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
+		return errors.New("ScimUserReconciler needs an APIReader and the grantable ClusterRoles")
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
@@ -243,10 +229,6 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(workspaceAcceptanceChanged)).
 		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
 			builder.WithPredicates(changedByOthers)).
-		// The member index reports the users a group change concerns once it holds the
-		// change: on an update only those added or removed (a rename, all of them), so
-		// that a change to a 10,000-member group reconciles the members it touched.
-		WatchesRawSource(indexChanges{index: r.Members, name: "group membership changes"}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").
 		Complete(r)

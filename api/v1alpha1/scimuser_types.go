@@ -271,18 +271,6 @@ type ScimUserSpec struct {
 	StorageQuota *resource.Quantity `json:"storageQuota,omitempty"`
 }
 
-// UserGroup is a group a user belongs to, directly.
-type UserGroup struct {
-	// id is the SCIM id (object name) of the ScimGroup.
-	// +required
-	// +kubebuilder:validation:MaxLength=256
-	ID string `json:"id"`
-	// displayName of the group.
-	// +optional
-	// +kubebuilder:validation:MaxLength=1024
-	DisplayName string `json:"displayName,omitempty"`
-}
-
 // AppDeliveryState is where a user stands with one downstream app.
 // +kubebuilder:validation:Enum=Synced;Pending;Failed
 type AppDeliveryState string
@@ -325,7 +313,9 @@ type AppDelivery struct {
 	LastError string `json:"lastError,omitempty"`
 }
 
-// ScimUserStatus is what the operator made of the user.
+// ScimUserStatus is what the operator made of the user. The user's groups are not
+// copied here: they are the ScimGroups that list it, and SCIM GET /Users/{id} answers
+// them. A copy would cost a status write to every member of a group that changes.
 // +kubebuilder:validation:MinProperties=1
 type ScimUserStatus struct {
 	// conditions: Ready summarises; Suspended is True while the user is deactivated.
@@ -352,12 +342,6 @@ type ScimUserStatus struct {
 	// storageQuota is the user's effective storage quota.
 	// +optional
 	StorageQuota *resource.Quantity `json:"storageQuota,omitempty"`
-
-	// groups the user is a direct member of.
-	// +optional
-	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=10000
-	Groups []UserGroup `json:"groups,omitempty"`
 
 	// apps is the user's delivery state in each DownstreamApp in scope.
 	// +optional

@@ -222,7 +222,6 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                recorder,
-		Members:                 lookups.Members,
 		Grants:                  grants,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
@@ -232,7 +231,8 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) er
 		Members: lookups.Members, Grants: grants}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
-	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder}
+	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Members: lookups.Members}
 	if err := deliveries.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the delivery controller: %w", err)
 	}
