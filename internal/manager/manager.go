@@ -28,6 +28,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/controllers"
+	"github.com/scim-operator/scim-operator/internal/events"
 	"github.com/scim-operator/scim-operator/internal/index"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
@@ -118,7 +119,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := lookups.Register(ctx, mgr.GetCache()); err != nil {
 		return nil, err
 	}
-	if err := setupControllers(mgr, lookups, opts); err != nil {
+	// Not the manager's own recorder: client-go's broadcaster holds every Event for
+	// minutes, which at provisioning rates is a large part of the heap.
+	recorder := events.New(mgr.GetScheme(), mgr.GetClient(), ctrl.Log.WithName("events"), events.Options{Controller: "scim-operator"})
+	if err := mgr.Add(recorder); err != nil {
+		return nil, fmt.Errorf("adding the event recorder: %w", err)
+	}
+	if err := setupControllers(mgr, lookups, recorder, opts); err != nil {
 		return nil, err
 	}
 	if opts.SCIM.BindAddress != "" {
@@ -130,7 +137,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if err != nil {
 			return nil, err
 		}
-		srv := scimserver.New(scimClient, mgr.GetAPIReader(), lookups, mgr.GetEventRecorder("scim-operator"),
+		srv := scimserver.New(scimClient, mgr.GetAPIReader(), lookups, recorder,
 			ctrl.Log.WithName("scim"), scimOpts)
 		if err := mgr.Add(srv); err != nil {
 			return nil, fmt.Errorf("adding the SCIM server: %w", err)
@@ -201,8 +208,7 @@ func cacheOptions() cache.Options {
 	}
 }
 
-func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, opts Options) error {
-	recorder := mgr.GetEventRecorder("scim-operator")
+func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, recorder *events.Recorder, opts Options) error {
 	grants := controllers.Grants{ClusterRoles: opts.GrantableClusterRoles}
 	if len(grants.ClusterRoles) == 0 {
 		grants.ClusterRoles = controllers.DefaultGrantableClusterRoles
