@@ -111,6 +111,24 @@ func awaitOwnWrites(ctx context.Context, ix interface {
 	return nil
 }
 
+// cacheWait bounds how long a read of one object waits for the cache to take in this
+// server's own writes. That takes milliseconds, except after an outage of the API
+// server, when informers reconnect with a backoff of up to 30 s: a read then asks the
+// API server, which is up again, rather than holding the identity provider's request.
+var cacheWait = 2 * time.Second
+
+// cachedGet reads obj from the cache once it holds this server's writes, or else from
+// the API server.
+func (s *Store) cachedGet(ctx context.Context, key client.ObjectKey, obj client.Object) error {
+	waitCtx, cancel := context.WithTimeout(ctx, cacheWait)
+	defer cancel()
+	err := s.Client.Get(waitCtx, key, obj)
+	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
+		return s.APIReader.Get(ctx, key, obj)
+	}
+	return err
+}
+
 // groupsNaming returns the tenant's groups that name memberID, from the member index
 // once it has taken in this server's own group writes.
 func (s *Store) groupsNaming(ctx context.Context, t Tenant, memberID string) ([]index.GroupRef, error) {
@@ -188,7 +206,7 @@ func (c *collection[T]) get(ctx context.Context, t Tenant, id string, fresh bool
 	var err error
 	if fresh {
 		err = c.store.APIReader.Get(ctx, key, obj)
-	} else if err = c.store.Client.Get(ctx, key, obj); apierrors.IsNotFound(err) {
+	} else if err = c.store.cachedGet(ctx, key, obj); apierrors.IsNotFound(err) {
 		err = c.store.APIReader.Get(ctx, key, obj)
 	}
 	if apierrors.IsNotFound(err) || err == nil && !c.visible(t, obj) {
@@ -382,7 +400,7 @@ func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]
 	out := make([]T, 0, len(names))
 	for _, name := range names {
 		obj := c.codec.newObject()
-		err := c.store.Client.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, obj)
+		err := c.store.cachedGet(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, obj)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
