@@ -10,7 +10,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -179,25 +178,6 @@ func (s indexChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInte
 }
 
 func (s indexChanges) String() string { return s.name }
-
-// requestsFor enqueues every object a (cached, indexed) list finds.
-func requestsFor(ctx context.Context, c client.Reader, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
-	if err := c.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)...); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Failed to list the objects an event concerns")
-		return nil
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(items))
-	for _, item := range items {
-		if o, ok := item.(client.Object); ok {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
-		}
-	}
-	return reqs
-}
 
 // deletion is an identity being deleted, and what its release waits for.
 type deletion struct {

@@ -402,20 +402,19 @@ func (r *DeliveryReconciler) keysOfApp(ctx context.Context, o client.Object) []d
 		return nil
 	}
 	var keys []deliveryKey
-	var users identityv1alpha1.ScimUserList
-	if err := r.List(ctx, &users, client.InNamespace(app.Namespace), client.MatchingFields{index.UserTenant: app.Spec.TenantRef.Name},
-		client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err == nil {
-		for _, u := range users.Items {
-			keys = append(keys, deliveryKey{Namespace: app.Namespace, App: app.Name, Kind: kindUser, Name: u.Name})
-		}
-	}
+	lists := map[string]client.ObjectList{kindUser: &identityv1alpha1.ScimUserList{}}
 	if app.SyncsGroups() {
-		var groups identityv1alpha1.ScimGroupList
-		if err := r.List(ctx, &groups, client.InNamespace(app.Namespace), client.MatchingFields{index.GroupTenant: app.Spec.TenantRef.Name},
-			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err == nil {
-			for _, g := range groups.Items {
-				keys = append(keys, deliveryKey{Namespace: app.Namespace, App: app.Name, Kind: kindGroup, Name: g.Name})
-			}
+		lists[kindGroup] = &identityv1alpha1.ScimGroupList{}
+	}
+	for kind, list := range lists {
+		objs, err := identitiesOfTenant(ctx, r.Client, list, app.Namespace, app.Spec.TenantRef.Name,
+			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)
+		if err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Failed to list the identities of an app's tenant")
+			continue
+		}
+		for _, o := range objs {
+			keys = append(keys, deliveryKey{Namespace: app.Namespace, App: app.Name, Kind: kind, Name: o.GetName()})
 		}
 	}
 	return keys

@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
-	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // Reasons of a DownstreamApp's conditions.
@@ -114,21 +113,15 @@ func (r *DownstreamAppReconciler) finalize(ctx context.Context, app *identityv1a
 	if !controllerutil.ContainsFinalizer(app, identityv1alpha1.FinalizerCleanup) {
 		return nil
 	}
-	var users identityv1alpha1.ScimUserList
-	if err := r.List(ctx, &users, client.InNamespace(app.Namespace), client.MatchingFields{index.UserTenant: app.Spec.TenantRef.Name}); err != nil {
+	users, err := identitiesOfTenant(ctx, r.Client, &identityv1alpha1.ScimUserList{}, app.Namespace, app.Spec.TenantRef.Name)
+	if err != nil {
 		return err
 	}
-	var groups identityv1alpha1.ScimGroupList
-	if err := r.List(ctx, &groups, client.InNamespace(app.Namespace), client.MatchingFields{index.GroupTenant: app.Spec.TenantRef.Name}); err != nil {
+	groups, err := identitiesOfTenant(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, app.Namespace, app.Spec.TenantRef.Name)
+	if err != nil {
 		return err
 	}
-	var known []client.Object
-	for i := range users.Items {
-		known = append(known, &users.Items[i])
-	}
-	for i := range groups.Items {
-		known = append(known, &groups.Items[i])
-	}
+	known := append(users, groups...)
 	for _, obj := range known {
 		if appEntry(appsOf(obj), app.Name) != nil {
 			if err := r.Deliveries.writeEntry(ctx, obj, app.Name, nil); err != nil {

@@ -213,6 +213,5 @@ func (r *ScimGroupReconciler) groupsOfMember(ctx context.Context, o client.Objec
 }
 
 func (r *ScimGroupReconciler) groupsOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{index.GroupTenant: o.GetName()})
+	return requestsOfTenant(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, o)
 }

@@ -22,7 +22,6 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/entitlements"
-	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // Reasons of a user's conditions.
@@ -246,6 +245,5 @@ func identityOf(kindLabel string) handler.MapFunc {
 }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	return requestsFor(ctx, r.Client, &identityv1alpha1.ScimUserList{}, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{index.UserTenant: o.GetName()})
+	return requestsOfTenant(ctx, r.Client, &identityv1alpha1.ScimUserList{}, o)
 }

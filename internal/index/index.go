@@ -18,10 +18,6 @@ import (
 // Field names of the indexes. Values are computed, never read from the object as they
 // are, so a lookup must pass the same normalisation (see the Key functions).
 const (
-	// UserTenant indexes ScimUsers by spec.tenantRef.name.
-	UserTenant = "spec.tenantRef.name"
-	// GroupTenant indexes ScimGroups by spec.tenantRef.name.
-	GroupTenant = "spec.tenantRef.name"
 	// BindingIdentity indexes the operator's RoleBindings by the identity they serve
 	// (see IdentityKey): a label selector would be matched against every cached
 	// RoleBinding, one per user, on every reconcile.
@@ -58,12 +54,6 @@ func AddDefaultIndexes(ctx context.Context, indexer FieldIndexer) error {
 		field   string
 		extract client.IndexerFunc
 	}{
-		{&identityv1alpha1.ScimUser{}, UserTenant, func(o client.Object) []string {
-			return []string{o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name}
-		}},
-		{&identityv1alpha1.ScimGroup{}, GroupTenant, func(o client.Object) []string {
-			return []string{o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name}
-		}},
 		{&rbacv1.RoleBinding{}, BindingIdentity, identityServed},
 	}
 	for _, ix := range indexes {
