@@ -287,7 +287,7 @@ func (c *collection[T]) candidates(ctx context.Context, t Tenant, eqs []filter.E
 			return c.named(ctx, t, names)
 		}
 	}
-	objs, err := c.list(ctx, t, "spec.tenantRef.name", t.Name)
+	objs, err := c.list(ctx, t)
 	return objs, unavailable(err)
 }
 
@@ -412,11 +412,12 @@ func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]
 	return out, nil
 }
 
-// list reads the tenant namespace's objects an index maps key to, from the cache and
-// without copies: callers only read them.
-func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) ([]T, error) {
+// list reads the tenant's objects from the cache, without copies: callers only read
+// them. It filters the namespace's rather than asking an index by tenant, which would
+// hold two entries per object for what a namespace of one tenant or a few does not need.
+func (c *collection[T]) list(ctx context.Context, t Tenant) ([]T, error) {
 	l := c.codec.newList()
-	if err := c.store.Client.List(ctx, l, client.InNamespace(t.Namespace), client.MatchingFields{field: key}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := c.store.Client.List(ctx, l, client.InNamespace(t.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	items, err := meta.ExtractList(l)
@@ -425,7 +426,9 @@ func (c *collection[T]) list(ctx context.Context, t Tenant, field, key string) (
 	}
 	out := make([]T, 0, len(items))
 	for _, item := range items {
-		out = append(out, item.(T))
+		if obj := item.(T); c.codec.tenantOf(obj) == t.Name {
+			out = append(out, obj)
+		}
 	}
 	return out, nil
 }
