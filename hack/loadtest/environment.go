@@ -6,14 +6,17 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/scim-operator/scim-operator/internal/manager"
+	"github.com/scim-operator/scim-operator/internal/memlimit"
 	"github.com/scim-operator/scim-operator/internal/testenv"
 	"github.com/scim-operator/scim-operator/internal/token"
 )
@@ -37,6 +40,8 @@ type environment struct {
 	// tool reads its work queues and memory from them.
 	metricsAddr string
 	mgr         *testenv.Process
+	// managerEnv is added to the manager's environment: its memory limit.
+	managerEnv []string
 	// settled and heapInUse are measured once the controllers caught up.
 	settled   time.Duration
 	heapInUse float64
@@ -66,6 +71,14 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	if err != nil {
 		return e, err
 	}
+	if cfg.managerMemoryLimit != "" {
+		limit, err := resource.ParseQuantity(cfg.managerMemoryLimit)
+		if err != nil {
+			return e, fmt.Errorf("--manager-memory-limit: %w", err)
+		}
+		// What internal/memlimit makes of a container limit, without a cgroup here.
+		e.managerEnv = []string{"GOMEMLIMIT=" + strconv.FormatInt(int64(float64(limit.Value())*memlimit.Fraction), 10)}
+	}
 	scimAddr := testenv.FreeAddr()
 	e.tenantURL = "http://" + scimAddr + "/scim/" + tenantNamespace + "/" + tenantName + "/v2"
 	e.metricsAddr = testenv.FreeAddr()
@@ -74,7 +87,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
 		"--scim-requests-per-second=1000000"}, cfg.managerArgs...)
 	start := time.Now()
-	if e.mgr, err = testenv.StartProcess(bin, args, e.kubeconfig, e.dir); err != nil {
+	if e.mgr, err = testenv.StartProcessWithEnv(bin, args, e.managerEnv, e.kubeconfig, e.dir); err != nil {
 		return e, err
 	}
 	if err := e.mgr.WaitReady(cfg.managerReadyTimeout); err != nil {
@@ -117,7 +130,7 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	bin, args := e.mgr.Cmd.Path, e.mgr.Args()
 	start := time.Now()
 	var err error
-	if e.mgr, err = testenv.StartProcess(bin, args, e.kubeconfig, e.dir); err != nil {
+	if e.mgr, err = testenv.StartProcessWithEnv(bin, args, e.managerEnv, e.kubeconfig, e.dir); err != nil {
 		fmt.Fprintf(out, "restarting the manager: %v\n", err)
 		return m
 	}

@@ -33,6 +33,7 @@ type config struct {
 	baselineKubeconfig  string
 	baselineNamespace   string
 	managerArgs         []string
+	managerMemoryLimit  string
 	deactivateEveryNth  int
 	skipIncremental     bool
 	measureRestart      bool
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&cfg.baselineNamespace, "baseline-namespace", "loadtest-baseline", "Namespace the ceiling's ScimUsers are written to.")
 	flag.IntVar(&cfg.deactivateEveryNth, "deactivate-every", 10, "The incremental cycle deactivates every Nth user.")
 	flag.BoolVar(&cfg.skipIncremental, "skip-incremental", false, "Only the initial cycle.")
+	flag.StringVar(&cfg.managerMemoryLimit, "manager-memory-limit", "", "With --embedded: run the manager as under a container memory limit (e.g. 1Gi, the chart's default): the runtime aims at 90% of it, as the chart's pod does.")
 	flag.BoolVar(&cfg.measureRestart, "restart", true, "With --embedded: restart the manager over what the cycle provisioned and time it until ready.")
 	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
@@ -94,7 +96,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if cfg.url == "" || cfg.token == "" {
 		return fmt.Errorf("--url and --token are required without --embedded")
 	}
-	res := &results{Config: resultConfig{Users: cfg.users, Groups: cfg.groups, Members: cfg.members, Concurrency: cfg.concurrency, Batch: cfg.batch}}
+	res := &results{Config: resultConfig{Users: cfg.users, Groups: cfg.groups, Members: cfg.members, Concurrency: cfg.concurrency, Batch: cfg.batch,
+		ManagerMemoryLimit: cfg.managerMemoryLimit}}
 	sc := newSCIMClient(cfg)
 	userIDs := initialCycle(ctx, cfg, sc, res, out)
 	if !cfg.skipIncremental {

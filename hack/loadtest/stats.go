@@ -130,6 +130,8 @@ type resultConfig struct {
 	Members     int `json:"members"`
 	Batch       int `json:"batch"`
 	Concurrency int `json:"concurrency"`
+	// ManagerMemoryLimit is the container limit the manager ran as if under.
+	ManagerMemoryLimit string `json:"managerMemoryLimit,omitempty"`
 }
 
 type managerFigures struct {
@@ -171,7 +173,11 @@ func (r *results) get(name string) *op {
 }
 
 func (r *results) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%d users, %d groups of %d members, concurrency %d\n\n", r.Config.Users, r.Config.Groups, r.Config.Members, r.Config.Concurrency)
+	fmt.Fprintf(w, "\n%d users, %d groups of %d members, concurrency %d", r.Config.Users, r.Config.Groups, r.Config.Members, r.Config.Concurrency)
+	if r.Config.ManagerMemoryLimit != "" {
+		fmt.Fprintf(w, ", manager memory limit %s", r.Config.ManagerMemoryLimit)
+	}
+	fmt.Fprint(w, "\n\n")
 	fmt.Fprintf(w, "%-26s %8s %7s %9s %9s %9s %9s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms")
 	for _, o := range r.Ops {
 		fmt.Fprintf(w, "%-26s %8d %7d %9.1f %9.2f %9.2f %9.2f\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis)

@@ -54,10 +54,16 @@ type Process struct {
 // StartProcess runs bin with args against kubeconfig, its output in a new file in
 // logDir, and its probes on a free local port.
 func StartProcess(bin string, args []string, kubeconfig, logDir string) (*Process, error) {
+	return StartProcessWithEnv(bin, args, nil, kubeconfig, logDir)
+}
+
+// StartProcessWithEnv is StartProcess with variables (NAME=value) added to the
+// process's environment alone, such as the GOMEMLIMIT a container limit gives it.
+func StartProcessWithEnv(bin string, args, env []string, kubeconfig, logDir string) (*Process, error) {
 	p := &Process{ProbeAddr: FreeAddr(), done: make(chan struct{}),
 		LogPath: filepath.Join(logDir, fmt.Sprintf("manager-%d.log", time.Now().UnixNano()))}
 	p.Cmd = exec.Command(bin, append(args, "--health-probe-bind-address="+p.ProbeAddr)...)
-	p.Cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	p.Cmd.Env = append(append(os.Environ(), env...), "KUBECONFIG="+kubeconfig)
 	logFile, err := os.Create(p.LogPath)
 	if err != nil {
 		return nil, err
