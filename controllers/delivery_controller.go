@@ -285,7 +285,6 @@ func (r *DeliveryReconciler) writeEntry(ctx context.Context, obj client.Object, 
 	return err
 }
 
-// appFieldManager owns one app's entries in identities' status.apps.
 // memberChanges enqueues the deliveries a change of a member's groups concerns.
 type memberChanges struct {
 	members *index.Members
@@ -303,6 +302,7 @@ func (s memberChanges) Start(ctx context.Context, q workqueue.TypedRateLimitingI
 
 func (s memberChanges) String() string { return "group membership changes" }
 
+// appFieldManager owns one app's entries in identities' status.apps.
 func appFieldManager(app string) string {
 	return "scim-operator/app/" + app
 }
