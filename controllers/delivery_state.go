@@ -69,6 +69,8 @@ type appHealth struct {
 	answered map[deliveryKey]answer
 	retries  map[deliveryKey]int
 	notified time.Time
+	// trailing is set while a notification held back by notifyInterval is due.
+	trailing bool
 }
 
 // deliveryState is the delivery controller's memory of every app.
@@ -140,12 +142,28 @@ func (s *deliveryState) record(key deliveryKey, state identityv1alpha1.AppDelive
 	}
 }
 
-// changed notes that an app's counts moved; the caller holds s.mu.
+// changed notes that an app's counts moved; the caller holds s.mu. A change within
+// notifyInterval of the last notification is not dropped but told once the interval
+// is over: the change may be the last of a burst, after which the app's status would
+// otherwise keep what it said before it for an hour.
 func (s *deliveryState) changed(app types.NamespacedName, a *appHealth) {
-	if s.notify != nil && time.Since(a.notified) > notifyInterval {
+	if s.notify == nil || a.trailing {
+		return
+	}
+	since := time.Since(a.notified)
+	if since > notifyInterval {
 		a.notified = time.Now()
 		s.notify(app)
+		return
 	}
+	a.trailing = true
+	time.AfterFunc(notifyInterval-since, func() {
+		s.mu.Lock()
+		a.trailing = false
+		a.notified = time.Now()
+		s.mu.Unlock()
+		s.notify(app)
+	})
 }
 
 func (s *deliveryState) forget(key deliveryKey) {
