@@ -163,21 +163,32 @@ func checkSubject(name string) error {
 // deleted by someone else is put back.
 var changedByOthers = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
 
-// indexChanges enqueues, delay later, what an index beside the cache reports changed.
-type indexChanges struct {
+// indexChanges enqueues, delay later, the work that keys finds for what an index
+// beside the cache reports changed, once the index holds the change.
+type indexChanges[K comparable] struct {
 	index interface {
 		Subscribe(func(types.NamespacedName))
 	}
+	keys  func(context.Context, types.NamespacedName) []K
 	delay time.Duration
 	name  string
 }
 
-func (s indexChanges) Start(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-	s.index.Subscribe(func(key types.NamespacedName) { q.AddAfter(reconcile.Request{NamespacedName: key}, s.delay) })
+func (s indexChanges[K]) Start(ctx context.Context, q workqueue.TypedRateLimitingInterface[K]) error {
+	s.index.Subscribe(func(changed types.NamespacedName) {
+		for _, k := range s.keys(ctx, changed) {
+			q.AddAfter(k, s.delay)
+		}
+	})
 	return nil
 }
 
-func (s indexChanges) String() string { return s.name }
+func (s indexChanges[K]) String() string { return s.name }
+
+// itself is the request to reconcile the object an index reported.
+func itself(_ context.Context, key types.NamespacedName) []reconcile.Request {
+	return []reconcile.Request{{NamespacedName: key}}
+}
 
 // deletion is an identity being deleted, and what its release waits for.
 type deletion struct {
@@ -230,9 +241,7 @@ func removeUncachedBindings(ctx context.Context, c client.Client, apiReader clie
 		} else if err != nil {
 			return err
 		}
-		l := rb.Labels
-		if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[d.kindLabel] != d.obj.GetName() ||
-			l[identityv1alpha1.LabelIdentityNamespace] != d.obj.GetNamespace() {
+		if served, ok := servedIdentity(rb, d.kindLabel); !ok || served != client.ObjectKeyFromObject(d.obj) {
 			continue // someone else's, never touched
 		}
 		if err := c.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); client.IgnoreNotFound(err) != nil {

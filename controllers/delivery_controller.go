@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -285,23 +284,6 @@ func (r *DeliveryReconciler) writeEntry(ctx context.Context, obj client.Object, 
 	return err
 }
 
-// memberChanges enqueues the deliveries a change of a member's groups concerns.
-type memberChanges struct {
-	members *index.Members
-	keys    func(context.Context, types.NamespacedName) []deliveryKey
-}
-
-func (s memberChanges) Start(ctx context.Context, q workqueue.TypedRateLimitingInterface[deliveryKey]) error {
-	s.members.Subscribe(func(member types.NamespacedName) {
-		for _, k := range s.keys(ctx, member) {
-			q.Add(k)
-		}
-	})
-	return nil
-}
-
-func (s memberChanges) String() string { return "group membership changes" }
-
 // appFieldManager owns one app's entries in identities' status.apps.
 func appFieldManager(app string) string {
 	return "scim-operator/app/" + app
@@ -325,7 +307,7 @@ func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&identityv1alpha1.ScimGroup{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfGroup)).
 		// The member index reports the users a group change concerns once it holds the
 		// change: on an update only those added or removed (a rename, all of them).
-		WatchesRawSource(memberChanges{members: r.Members, keys: r.keysOfMember}).
+		WatchesRawSource(indexChanges[deliveryKey]{index: r.Members, keys: r.keysOfMember, name: "group membership changes"}).
 		// Only a spec change moves identities in or out of an app; its status changes often.
 		Watches(&identityv1alpha1.DownstreamApp{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfApp),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).

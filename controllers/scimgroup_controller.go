@@ -66,7 +66,7 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !group.DeletionTimestamp.IsZero() {
 		var bindings []client.ObjectKey
 		if tenant != nil {
-			bindings = append(bindings, client.ObjectKey{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name})
+			bindings = append(bindings, client.ObjectKey{Namespace: tenant.Spec.Workspace, Name: groupBindingName(group)})
 		}
 		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: group, kindLabel: identityv1alpha1.LabelGroup,
 			tenant: tenant, apps: group.Status.Apps, bindings: bindings})
@@ -121,7 +121,7 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 	if mapped && subjectErr == nil {
 		refused, err = r.Grants.checkBinding(ctx, r.Client, tenant, clusterRole)
 		if refused == nil && err == nil {
-			want = append(want, binding{Namespace: tenant.Spec.Workspace, Name: "scim-group-" + group.Name, ClusterRole: clusterRole,
+			want = append(want, binding{Namespace: tenant.Spec.Workspace, Name: groupBindingName(group), ClusterRole: clusterRole,
 				Subject: rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: subject}})
 		}
 	}
@@ -211,6 +211,9 @@ func (r *ScimGroupReconciler) groupsOfMember(ctx context.Context, o client.Objec
 	}
 	return reqs
 }
+
+// groupBindingName is the name of the team's RoleBinding in the workspace.
+func groupBindingName(group *identityv1alpha1.ScimGroup) string { return "scim-group-" + group.Name }
 
 func (r *ScimGroupReconciler) groupsOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
 	return requestsOfTenant(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, o)

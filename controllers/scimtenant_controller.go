@@ -264,8 +264,8 @@ func (r *ScimTenantReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWithWorkspace)).
 		Watches(&rbacv1.ClusterRole{}, handler.EnqueueRequestsFromMapFunc(r.tenantsMappingClusterRole),
 			builder.WithPredicates(createOrDelete())).
-		WatchesRawSource(indexChanges{index: r.Users, delay: countDelay, name: "user counts"}).
-		WatchesRawSource(indexChanges{index: r.Groups, delay: countDelay, name: "group counts"}).
+		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Users, keys: itself, delay: countDelay, name: "user counts"}).
+		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Groups, keys: itself, delay: countDelay, name: "group counts"}).
 		Named("scimtenant").
 		Complete(r)
 }

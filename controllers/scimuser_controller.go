@@ -124,7 +124,7 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 	if active && mapped && subjectErr == nil {
 		refused, applyErr = r.Grants.checkBinding(ctx, r.Client, tenant, clusterRole)
 		if refused == nil && applyErr == nil {
-			want = append(want, binding{Namespace: e.Workspace, Name: "scim-user-" + user.Name, ClusterRole: clusterRole,
+			want = append(want, binding{Namespace: e.Workspace, Name: userBindingName(user), ClusterRole: clusterRole,
 				Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
 		}
 	}
@@ -139,7 +139,7 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 			if denied := r.Grants.checkClusterRole(quotaNamespaceClusterRole); denied != nil {
 				refused = denied
 			} else {
-				want = append(want, binding{Namespace: ns, Name: "scim-user-" + user.Name, ClusterRole: quotaNamespaceClusterRole,
+				want = append(want, binding{Namespace: ns, Name: userBindingName(user), ClusterRole: quotaNamespaceClusterRole,
 					Subject: rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: subject}})
 			}
 		}
@@ -176,10 +176,13 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		fmt.Sprintf("%q is bound to ClusterRole %s in %s", subject, clusterRole, e.Workspace)), 0, nil
 }
 
+// userBindingName is the name of the user's RoleBindings, wherever they are.
+func userBindingName(user *identityv1alpha1.ScimUser) string { return "scim-user-" + user.Name }
+
 // userBindingNames are where the user's RoleBindings can be: the workspace it was
 // given (and the tenant's current one) and its quota namespace.
 func userBindingNames(tenant *identityv1alpha1.ScimTenant, user *identityv1alpha1.ScimUser) []client.ObjectKey {
-	name := "scim-user-" + user.Name
+	name := userBindingName(user)
 	keys := []client.ObjectKey{{Namespace: QuotaNamespaceName(user), Name: name}}
 	if user.Status.Workspace != "" {
 		keys = append(keys, client.ObjectKey{Namespace: user.Status.Workspace, Name: name})
@@ -236,12 +239,21 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // identityOf maps an object the operator made back to the identity it serves.
 func identityOf(kindLabel string) handler.MapFunc {
 	return func(_ context.Context, o client.Object) []reconcile.Request {
-		l := o.GetLabels()
-		if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[kindLabel] == "" || l[identityv1alpha1.LabelIdentityNamespace] == "" {
-			return nil
+		if identity, ok := servedIdentity(o, kindLabel); ok {
+			return []reconcile.Request{{NamespacedName: identity}}
 		}
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[identityv1alpha1.LabelIdentityNamespace], Name: l[kindLabel]}}}
+		return nil
 	}
+}
+
+// servedIdentity reads, from the labels of an object the operator made, the identity
+// of kind kindLabel it serves; ok is false for anything else.
+func servedIdentity(o client.Object, kindLabel string) (types.NamespacedName, bool) {
+	l := o.GetLabels()
+	if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[kindLabel] == "" || l[identityv1alpha1.LabelIdentityNamespace] == "" {
+		return types.NamespacedName{}, false
+	}
+	return types.NamespacedName{Namespace: l[identityv1alpha1.LabelIdentityNamespace], Name: l[kindLabel]}, true
 }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {

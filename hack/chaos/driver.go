@@ -288,6 +288,7 @@ func (d *driver) lookup(ctx context.Context, resource, attr, value string) (stri
 	return id, err
 }
 
+// patch replaces attributes of user i and, once answered 2xx, records them.
 func (d *driver) patch(ctx context.Context, i int, displayName *string, active *bool) error {
 	u := d.users[i]
 	var ops []map[string]any
@@ -300,14 +301,14 @@ func (d *driver) patch(ctx context.Context, i int, displayName *string, active *
 	if err := d.patchResource(ctx, "/Users/"+u.id, ops); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if displayName != nil {
-		u.displayName = *displayName
-	}
-	if active != nil {
-		u.active = *active
-	}
+	d.record(func() {
+		if displayName != nil {
+			u.displayName = *displayName
+		}
+		if active != nil {
+			u.active = *active
+		}
+	})
 	return nil
 }
 

@@ -92,9 +92,3 @@ func (r *recentEvents) forget(ev *eventsv1.Event) {
 		s.last = time.Time{}
 	}
 }
-
-func (r *recentEvents) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.byKey)
-}

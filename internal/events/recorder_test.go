@@ -230,6 +230,12 @@ func TestARefusedEventIsCountedAndNotRepeated(t *testing.T) {
 	}
 }
 
+func (r *recentEvents) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byKey)
+}
+
 // The table of recent Events never outgrows its limit, and forgets the oldest first.
 func TestRecentEventsAreBounded(t *testing.T) {
 	recent := newRecentEvents(4, time.Minute)

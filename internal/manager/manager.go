@@ -146,8 +146,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err
 	}
-	// Ready only once the caches are synced: before that the SCIM server would answer
-	// lookups from an empty cache, and Entra ID would create duplicates.
+	// Not ready once stopping, so that Services stop routing here while it serves on.
 	if err := mgr.AddReadyzCheck("draining", func(*http.Request) error {
 		select {
 		case <-opts.Draining:
@@ -158,6 +157,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}); err != nil {
 		return nil, err
 	}
+	// Ready only once the caches are synced: before that the SCIM server would answer
+	// lookups from an empty cache, and Entra ID would create duplicates.
 	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
 		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
 		defer cancel()
