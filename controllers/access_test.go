@@ -104,6 +104,19 @@ func TestUserAccessFollowsItsLifecycle(t *testing.T) {
 		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
 	}, eventually).Should(Succeed())
 
+	// A binding of the user's in a namespace that is no longer its workspace (a former
+	// one, say) is a stray: found through the index of bindings, and removed.
+	former := ns + "-former"
+	g.Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: former}})).To(Succeed())
+	stray := rb.DeepCopy()
+	stray.ObjectMeta = metav1.ObjectMeta{Namespace: former, Name: rb.Name, Labels: rb.Labels}
+	g.Expect(k8sClient.Create(ctx, stray)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(stray), &rbacv1.RoleBinding{})
+		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the stray binding is still there: %v", err)
+	}, eventually).Should(Succeed())
+	g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
+
 	// Deleted: access gone, then the object (retention 0).
 	g.Expect(k8sClient.Delete(ctx, user)).To(Succeed())
 	g.Eventually(func(g Gomega) {

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -50,27 +49,29 @@ func identityLabels(kindLabel string, identity client.Object, tenant string) map
 	}
 }
 
-// ownedBy selects the RoleBindings the operator created for one identity.
-func ownedBy(kindLabel string, identity client.Object) client.MatchingFields {
-	return client.MatchingFields{index.BindingIdentity: index.IdentityKey(kindLabel, identity.GetNamespace(), identity.GetName())}
+// ownedBindings are the RoleBindings the operator made for one identity, as its
+// index of them knows them.
+type ownedBindings struct {
+	index    *index.Bindings
+	identity types.NamespacedName
+}
+
+func ownedBy(ix *index.Bindings, identity client.Object) ownedBindings {
+	return ownedBindings{index: ix, identity: client.ObjectKeyFromObject(identity)}
 }
 
 // applyBindings makes the identity's RoleBindings exactly want: missing ones are
 // created, changed ones updated (or replaced, as a roleRef cannot change), and the
 // identity's others deleted. Only RoleBindings labelled for this identity are ever
 // touched. It returns what it did, for Events.
-func applyBindings(ctx context.Context, c client.Client, labels map[string]string, selector client.ListOption, want []binding) ([]string, error) {
-	var existing rbacv1.RoleBindingList
-	// Lists do not wait for the cache to see every pending RoleBinding write of the
-	// process (read-your-writes): under load that serialises the workers, and a
-	// binding missed here is fixed by the reconcile its own event triggers.
-	if err := c.List(ctx, &existing, selector, client.DisableReadYourWritesConsistency); err != nil {
-		return nil, err
-	}
+func applyBindings(ctx context.Context, c client.Client, labels map[string]string, owned ownedBindings, want []binding) ([]string, error) {
+	// The index may not hold a binding made an instant ago: one missed here is removed
+	// by the reconcile the index asks for once it holds it.
+	existing := owned.index.Of(owned.identity)
 	var done []string
-	wanted := map[string]bool{}
+	wanted := map[types.NamespacedName]bool{}
 	for _, b := range want {
-		wanted[b.Namespace+"/"+b.Name] = true
+		wanted[types.NamespacedName{Namespace: b.Namespace, Name: b.Name}] = true
 		action, err := applyBinding(ctx, c, labels, b)
 		if err != nil {
 			return done, err
@@ -79,17 +80,36 @@ func applyBindings(ctx context.Context, c client.Client, labels map[string]strin
 			done = append(done, action)
 		}
 	}
-	for i := range existing.Items {
-		rb := &existing.Items[i]
-		if wanted[rb.Namespace+"/"+rb.Name] {
+	for _, key := range existing {
+		if wanted[key] {
 			continue
 		}
-		if err := c.Delete(ctx, rb); client.IgnoreNotFound(err) != nil {
+		removed, err := removeBinding(ctx, c, c, owned, key)
+		if err != nil {
 			return done, err
 		}
-		done = append(done, fmt.Sprintf("removed RoleBinding %s/%s", rb.Namespace, rb.Name))
+		if removed {
+			done = append(done, fmt.Sprintf("removed RoleBinding %s/%s", key.Namespace, key.Name))
+		}
 	}
 	return done, nil
+}
+
+// removeBinding deletes the RoleBinding at key if, as reader reads it, it is still
+// the identity's: the name may since have gone to someone else's binding, which is
+// never touched.
+func removeBinding(ctx context.Context, reader client.Reader, c client.Client, owned ownedBindings, key types.NamespacedName) (bool, error) {
+	rb := &rbacv1.RoleBinding{}
+	if err := reader.Get(ctx, key, rb); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if !owned.index.Serves(rb, owned.identity) {
+		return false, nil
+	}
+	if err := c.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return true, nil
 }
 
 func applyBinding(ctx context.Context, c client.Client, labels map[string]string, b binding) (string, error) {
@@ -158,11 +178,6 @@ func checkSubject(name string) error {
 	return nil
 }
 
-// changedByOthers passes the events of the operator's RoleBindings that it did not
-// cause itself: a binding it just created needs no second reconcile, one edited or
-// deleted by someone else is put back.
-var changedByOthers = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
-
 // indexChanges enqueues, delay later, the work that keys finds for what an index
 // beside the cache reports changed, once the index holds the change.
 type indexChanges[K comparable] struct {
@@ -185,16 +200,17 @@ func (s indexChanges[K]) Start(ctx context.Context, q workqueue.TypedRateLimitin
 
 func (s indexChanges[K]) String() string { return s.name }
 
-// itself is the request to reconcile the object an index reported.
+// itself is the request to reconcile the object an index reported: an identity whose
+// RoleBindings changed, or a tenant whose counts did.
 func itself(_ context.Context, key types.NamespacedName) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: key}}
 }
 
 // deletion is an identity being deleted, and what its release waits for.
 type deletion struct {
-	obj       client.Object
-	kindLabel string
-	tenant    *identityv1alpha1.ScimTenant
+	obj    client.Object
+	owned  *index.Bindings
+	tenant *identityv1alpha1.ScimTenant
 	// apps are the DownstreamApps still to acknowledge the delete.
 	apps []identityv1alpha1.AppDelivery
 	// bindings name the RoleBindings the identity may have, which are read from the
@@ -211,7 +227,7 @@ func finalizeIdentity(ctx context.Context, c client.Client, apiReader client.Rea
 	if !controllerutil.ContainsFinalizer(d.obj, identityv1alpha1.FinalizerCleanup) {
 		return ctrl.Result{}, nil
 	}
-	done, err := applyBindings(ctx, c, nil, ownedBy(d.kindLabel, d.obj), nil)
+	done, err := applyBindings(ctx, c, nil, ownedBy(d.owned, d.obj), nil)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -235,19 +251,13 @@ func finalizeIdentity(ctx context.Context, c client.Client, apiReader client.Rea
 // and the cache did not show.
 func removeUncachedBindings(ctx context.Context, c client.Client, apiReader client.Reader, d deletion) error {
 	for _, key := range d.bindings {
-		rb := &rbacv1.RoleBinding{}
-		if err := apiReader.Get(ctx, key, rb); apierrors.IsNotFound(err) {
-			continue
-		} else if err != nil {
+		removed, err := removeBinding(ctx, apiReader, c, ownedBy(d.owned, d.obj), key)
+		if err != nil {
 			return err
 		}
-		if served, ok := servedIdentity(rb, d.kindLabel); !ok || served != client.ObjectKeyFromObject(d.obj) {
-			continue // someone else's, never touched
+		if removed {
+			ctrl.LoggerFrom(ctx).Info("Removed a RoleBinding the cache had not shown yet", "roleBinding", key)
 		}
-		if err := c.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); client.IgnoreNotFound(err) != nil {
-			return err
-		}
-		ctrl.LoggerFrom(ctx).Info("Removed a RoleBinding the cache had not shown yet", "roleBinding", klog.KObj(rb))
 	}
 	return nil
 }

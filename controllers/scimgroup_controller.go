@@ -43,6 +43,8 @@ type ScimGroupReconciler struct {
 	Recorder  recorder.EventRecorder
 	// Members is the group membership index, which finds the groups naming a user.
 	Members *index.Members
+	// Bindings finds the RoleBindings made for each group, in any namespace.
+	Bindings *index.Bindings
 	// Grants says which ClusterRoles may be bound and where.
 	Grants Grants
 }
@@ -68,7 +70,7 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if tenant != nil {
 			bindings = append(bindings, client.ObjectKey{Namespace: tenant.Spec.Workspace, Name: groupBindingName(group)})
 		}
-		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: group, kindLabel: identityv1alpha1.LabelGroup,
+		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: group, owned: r.Bindings,
 			tenant: tenant, apps: group.Status.Apps, bindings: bindings})
 	}
 	if tenant != nil && controllerutil.AddFinalizer(group, identityv1alpha1.FinalizerCleanup) {
@@ -127,7 +129,7 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 	}
 	var done []string
 	if err == nil {
-		done, err = applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(identityv1alpha1.LabelGroup, group), want)
+		done, err = applyBindings(ctx, r.Client, identityLabels(identityv1alpha1.LabelGroup, group, tenant.Name), ownedBy(r.Bindings, group), want)
 	}
 	if provisioned {
 		done = append([]string{"role " + role}, done...)
@@ -195,8 +197,7 @@ func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.groupsOfTenant)),
 			builder.WithPredicates(workspaceAcceptanceChanged)).
-		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelGroup)),
-			builder.WithPredicates(changedByOthers)).
+		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Bindings, keys: itself, name: "group RoleBinding changes"}).
 		Watches(&identityv1alpha1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfMember),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Named("scimgroup").

@@ -22,6 +22,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/entitlements"
+	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // Reasons of a user's conditions.
@@ -52,6 +53,8 @@ type ScimUserReconciler struct {
 	Recorder  recorder.EventRecorder
 	// Grants says which ClusterRoles may be bound and where.
 	Grants Grants
+	// Bindings finds the RoleBindings made for each user, in any namespace.
+	Bindings *index.Bindings
 	// MaxConcurrentReconciles bounds the fan-out after a tenant change.
 	MaxConcurrentReconciles int
 }
@@ -73,7 +76,7 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		tenant = nil
 	}
 	if !user.DeletionTimestamp.IsZero() {
-		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: user, kindLabel: identityv1alpha1.LabelUser,
+		return finalizeIdentity(ctx, r.Client, r.APIReader, r.Recorder, deletion{obj: user, owned: r.Bindings,
 			tenant: tenant, apps: user.Status.Apps, bindings: userBindingNames(tenant, user)})
 	}
 	if tenant == nil {
@@ -145,7 +148,7 @@ func (r *ScimUserReconciler) applyAccess(ctx context.Context, tenant *identityv1
 		}
 	}
 	if applyErr == nil {
-		done, err := applyBindings(ctx, r.Client, labels, ownedBy(identityv1alpha1.LabelUser, user), want)
+		done, err := applyBindings(ctx, r.Client, labels, ownedBy(r.Bindings, user), want)
 		actions = append(actions, done...)
 		applyErr = err
 	}
@@ -229,31 +232,10 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.usersOfTenant)),
 			builder.WithPredicates(workspaceAcceptanceChanged)).
-		Watches(&rbacv1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(identityOf(identityv1alpha1.LabelUser)),
-			builder.WithPredicates(changedByOthers)).
+		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Bindings, keys: itself, name: "user RoleBinding changes"}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("scimuser").
 		Complete(r)
-}
-
-// identityOf maps an object the operator made back to the identity it serves.
-func identityOf(kindLabel string) handler.MapFunc {
-	return func(_ context.Context, o client.Object) []reconcile.Request {
-		if identity, ok := servedIdentity(o, kindLabel); ok {
-			return []reconcile.Request{{NamespacedName: identity}}
-		}
-		return nil
-	}
-}
-
-// servedIdentity reads, from the labels of an object the operator made, the identity
-// of kind kindLabel it serves; ok is false for anything else.
-func servedIdentity(o client.Object, kindLabel string) (types.NamespacedName, bool) {
-	l := o.GetLabels()
-	if l[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || l[kindLabel] == "" || l[identityv1alpha1.LabelIdentityNamespace] == "" {
-		return types.NamespacedName{}, false
-	}
-	return types.NamespacedName{Namespace: l[identityv1alpha1.LabelIdentityNamespace], Name: l[kindLabel]}, true
 }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {

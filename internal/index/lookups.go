@@ -9,10 +9,12 @@ import (
 )
 
 // Lookups are the indexes beside the cache: by userName, externalId and displayName
-// (keys of UserNameKey, TenantKey and DisplayNameKey) and by group member.
+// (keys of UserNameKey, TenantKey and DisplayNameKey), by group member, and the
+// operator's RoleBindings by the user or group they serve.
 type Lookups struct {
 	UserName, UserExternalID, GroupDisplayName, GroupExternalID *Keys
 	Members                                                     *Members
+	UserBindings, GroupBindings                                 *Bindings
 	// Users and Groups count each tenant's identities.
 	Users, Groups *Counts
 }
@@ -36,9 +38,11 @@ func NewLookups() *Lookups {
 			g := o.(*identityv1alpha1.ScimGroup)
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}),
-		Members: NewMembers(),
-		Users:   NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
-		Groups:  NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
+		Members:       NewMembers(),
+		UserBindings:  NewBindings(identityv1alpha1.LabelUser),
+		GroupBindings: NewBindings(identityv1alpha1.LabelGroup),
+		Users:         NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
+		Groups:        NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
 	}
 }
 
@@ -63,11 +67,17 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 	if err := l.Groups.Register(ctx, informers, &identityv1alpha1.ScimGroup{}); err != nil {
 		return err
 	}
+	for _, b := range []*Bindings{l.UserBindings, l.GroupBindings} {
+		if err := b.Register(ctx, informers); err != nil {
+			return err
+		}
+	}
 	return l.Members.Register(ctx, informers)
 }
 
 // HasSynced reports whether every index holds what its informer listed at start.
 func (l *Lookups) HasSynced() bool {
 	return l.UserName.HasSynced() && l.UserExternalID.HasSynced() && l.GroupDisplayName.HasSynced() &&
-		l.GroupExternalID.HasSynced() && l.Members.HasSynced() && l.Users.HasSynced() && l.Groups.HasSynced()
+		l.GroupExternalID.HasSynced() && l.Members.HasSynced() && l.Users.HasSynced() && l.Groups.HasSynced() &&
+		l.UserBindings.HasSynced() && l.GroupBindings.HasSynced()
 }

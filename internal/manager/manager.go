@@ -112,9 +112,6 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	if err := index.AddDefaultIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
-		return nil, err
-	}
 	lookups := index.NewLookups()
 	if err := lookups.Register(ctx, mgr.GetCache()); err != nil {
 		return nil, err
@@ -230,12 +227,13 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, recorder *events
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                recorder,
 		Grants:                  grants,
+		Bindings:                lookups.UserBindings,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
 	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
-		Members: lookups.Members, Grants: grants}).SetupWithManager(mgr); err != nil {
+		Members: lookups.Members, Bindings: lookups.GroupBindings, Grants: grants}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,

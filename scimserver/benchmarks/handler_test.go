@@ -80,9 +80,6 @@ func setup() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := index.AddDefaultIndexes(ctx, informers); err != nil {
-		return nil, err
-	}
 	lookups := index.NewLookups()
 	if err := lookups.Register(ctx, informers); err != nil {
 		return nil, err

@@ -1,6 +1,6 @@
 // Package store keeps SCIM resources as ScimUser and ScimGroup objects: reads from
-// the informer cache through field indexes, writes to the API server with optimistic
-// concurrency. Uniqueness (userName, group displayName) holds across replicas because
+// the informer cache through the indexes beside it, writes to the API server with
+// optimistic concurrency. Uniqueness (userName, group displayName) holds across replicas because
 // a resource's object name derives from its unique value: two racing creates of one
 // userName create one object, and the API server refuses the other.
 package store
