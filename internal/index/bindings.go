@@ -17,7 +17,7 @@ import (
 // every namespace, strays of a former workspace included, without matching a label
 // selector against every cached RoleBinding. A cache field index of the same held a
 // set per identity, twice (per namespace and across namespaces), about 500 bytes a
-// binding; here a binding is its name beside its identity's, about 120.
+// binding; here a binding is its name beside its identity's, about 200.
 //
 // It follows the cache by the time an informer handler takes to run, so reconcilers
 // must hear of RoleBinding changes from Subscribe, not from the informer: told of a

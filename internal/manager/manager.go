@@ -195,9 +195,7 @@ func cacheOptions() cache.Options {
 	// Of RoleBindings and ResourceQuotas only the operator's own are watched.
 	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
-		// Nothing reads managedFields, which with the per-app status writes can be the
-		// largest part of an identity: they are dropped before the cache keeps objects.
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: compactForCache(newInterner()),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
 			&rbacv1.RoleBinding{}:   {Label: managed},

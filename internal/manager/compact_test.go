@@ -1,0 +1,141 @@
+package manager
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+)
+
+// decoded returns a fresh copy of obj, as the informer decodes each object: no string
+// or map shared with any other.
+func decoded[T client.Object](t *testing.T, obj T) T {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(T)
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+func cachedUser(i int) *identityv1alpha1.ScimUser {
+	return &identityv1alpha1.ScimUser{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: fmt.Sprintf("u%d", i), Labels: map[string]string{identityv1alpha1.LabelTenant: "entra"},
+			Finalizers:    []string{identityv1alpha1.FinalizerCleanup},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "scim-operator", Operation: metav1.ManagedFieldsOperationUpdate}}},
+		Spec: identityv1alpha1.ScimUserSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"}, UserName: fmt.Sprintf("user%d@example.com", i),
+			Active: ptr.To(true), Emails: []identityv1alpha1.MultiValuedAttribute{{Value: fmt.Sprintf("user%d@example.com", i), Type: "work"}}},
+		Status: identityv1alpha1.ScimUserStatus{Role: "view", Workspace: "team",
+			Conditions: []metav1.Condition{{Type: identityv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Bound",
+				Message: fmt.Sprintf("\"user%d@example.com\" is bound to ClusterRole view in team", i)}},
+			Apps: []identityv1alpha1.AppDelivery{{App: "wiki", State: identityv1alpha1.AppDeliverySynced, Hash: fmt.Sprint(i)}}},
+	}
+}
+
+func cachedBinding(i int) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: fmt.Sprintf("scim-user-u%d", i), Labels: map[string]string{
+			identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue, identityv1alpha1.LabelTenant: "entra",
+			identityv1alpha1.LabelUser: fmt.Sprintf("u%d", i), identityv1alpha1.LabelIdentityNamespace: "idp"}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: fmt.Sprintf("oidc:user%d@example.com", i)}},
+	}
+}
+
+// What the cache keeps says exactly what the API server sent, less managedFields.
+func TestCompactingKeepsEveryValue(t *testing.T) {
+	transform := compactForCache(newInterner())
+	group := &identityv1alpha1.ScimGroup{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: "g", Labels: map[string]string{identityv1alpha1.LabelTenant: "entra"}},
+		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"}, DisplayName: "Team",
+			Members: []identityv1alpha1.GroupMember{{Value: "u1", Type: identityv1alpha1.MemberUser}, {Value: "g2", Type: identityv1alpha1.MemberGroup}}}}
+	for i := range 3 {
+		for _, obj := range []client.Object{cachedUser(i), cachedBinding(i), group} {
+			want := obj.DeepCopyObject().(client.Object)
+			want.SetManagedFields(nil)
+			got, err := transform(decoded(t, obj))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equality.Semantic.DeepEqual(got, want) {
+				t.Errorf("%T changed:\n got %+v\nwant %+v", obj, got, want)
+			}
+		}
+	}
+}
+
+func TestCompactingSharesWhatRepeats(t *testing.T) {
+	transform := compactForCache(newInterner())
+	compact := func(obj any) any {
+		out, err := transform(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a := compact(decoded(t, cachedUser(1))).(*identityv1alpha1.ScimUser)
+	b := compact(decoded(t, cachedUser(2))).(*identityv1alpha1.ScimUser)
+	for name, pair := range map[string][2]string{
+		"namespace": {a.Namespace, b.Namespace}, "finalizer": {a.Finalizers[0], b.Finalizers[0]},
+		"tenantRef": {a.Spec.TenantRef.Name, b.Spec.TenantRef.Name}, "email type": {a.Spec.Emails[0].Type, b.Spec.Emails[0].Type},
+		"role": {a.Status.Role, b.Status.Role}, "condition reason": {a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason},
+		"app": {a.Status.Apps[0].App, b.Status.Apps[0].App},
+	} {
+		if !sameString(pair[0], pair[1]) {
+			t.Errorf("the users' %s is not shared", name)
+		}
+	}
+	if !sameMap(a.Labels, b.Labels) {
+		t.Error("the users' labels are not shared")
+	}
+	if sameString(a.Name, b.Name) || sameString(a.Status.Conditions[0].Message, b.Status.Conditions[0].Message) {
+		t.Error("different values share memory")
+	}
+
+	x := compact(decoded(t, cachedBinding(1))).(*rbacv1.RoleBinding)
+	y := compact(decoded(t, cachedBinding(2))).(*rbacv1.RoleBinding)
+	if !sameString(x.Labels[identityv1alpha1.LabelTenant], y.Labels[identityv1alpha1.LabelTenant]) ||
+		!sameString(x.RoleRef.Name, y.RoleRef.Name) || !sameString(x.Subjects[0].Kind, y.Subjects[0].Kind) {
+		t.Error("the bindings' repeated values are not shared")
+	}
+	if sameMap(x.Labels, y.Labels) {
+		t.Error("bindings of two users share one label map")
+	}
+}
+
+// Values that never repeat fill the table up to its bound, and no further.
+func TestTheSharedTableIsBounded(t *testing.T) {
+	in := newInterner()
+	for i := range 3 * maxShared {
+		in.string(fmt.Sprintf("namespace-%d", i))
+		in.labels(map[string]string{"user": fmt.Sprint(i)})
+	}
+	if len(in.strings) != maxShared || len(in.maps) != maxShared {
+		t.Errorf("the table holds %d strings and %d label maps, bound %d", len(in.strings), len(in.maps), maxShared)
+	}
+	long := string(make([]byte, maxSharedLength+1))
+	in = newInterner()
+	in.string(long)
+	if len(in.strings) != 0 {
+		t.Error("a long value was kept")
+	}
+}
