@@ -133,15 +133,7 @@ func (in *interner) string(s string) string {
 	if s == "" || len(s) > maxSharedLength {
 		return s
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if shared, ok := in.strings[s]; ok {
-		return shared
-	}
-	if len(in.strings) < maxShared {
-		in.strings[s] = s
-	}
-	return s
+	return share(&in.mu, in.strings, s, s)
 }
 
 func (in *interner) labels(l map[string]string) map[string]string {
@@ -152,15 +144,21 @@ func (in *interner) labels(l map[string]string) map[string]string {
 	if len(key) > maxSharedLength {
 		return l
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if shared, ok := in.maps[key]; ok {
+	return share(&in.mu, in.maps, key, l)
+}
+
+// share returns table's value for key, which becomes v if the table has none and has
+// room.
+func share[V any](mu *sync.Mutex, table map[string]V, key string, v V) V {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared, ok := table[key]; ok {
 		return shared
 	}
-	if len(in.maps) < maxShared {
-		in.maps[key] = l
+	if len(table) < maxShared {
+		table[key] = v
 	}
-	return l
+	return v
 }
 
 // labelsKey is l in one string, the same for equal maps: label keys and values cannot
