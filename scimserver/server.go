@@ -65,9 +65,6 @@ type Options struct {
 	TLSCertFile, TLSKeyFile string
 	// ShutdownTimeout is how long in-flight requests may finish at shutdown (default 25s).
 	ShutdownTimeout time.Duration
-	// Draining is closed when the process starts to stop: from then on every answer
-	// closes its connection, so that clients reconnect to a ready replica.
-	Draining <-chan struct{}
 	// ActivityInterval is how often each tenant's status.lastRequestTime is written
 	// (default 1m): a status write per request would double the API server's load.
 	ActivityInterval time.Duration
@@ -148,7 +145,7 @@ func New(c client.Client, apiReader client.Reader, lookups *index.Lookups, rec r
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errNotFound("no SCIM tenant at %s; tenant URLs look like /scim/NAMESPACE/TENANT/v2", r.URL.Path))
 	})
-	s.handler = closeWhileDraining(opts.Draining, s.instrument(mux))
+	s.handler = s.instrument(mux)
 	return s
 }
 

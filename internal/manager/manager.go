@@ -127,7 +127,6 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 	if opts.SCIM.BindAddress != "" {
 		scimOpts := opts.SCIM
-		scimOpts.Draining = opts.Draining
 		if scimOpts.ExternalURL == "" {
 			scimOpts.ExternalURL = opts.ExternalURL
 		}
