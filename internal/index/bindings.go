@@ -56,26 +56,27 @@ func (b *Bindings) Of(identity types.NamespacedName) []types.NamespacedName {
 
 // Serves reports whether obj, as read, is the operator's and serves identity.
 func (b *Bindings) Serves(obj client.Object, identity types.NamespacedName) bool {
-	served, ok := ServedIdentity(obj, b.kindLabel)
+	served, ok := servedIdentity(obj, b.kindLabel)
 	return ok && served == identity
 }
 
 func (b *Bindings) update(before, after client.Object) {
-	was, wasServing := ServedIdentity(before, b.kindLabel)
-	is, isServing := ServedIdentity(after, b.kindLabel)
+	was, wasServing := servedIdentity(before, b.kindLabel)
+	is, isServing := servedIdentity(after, b.kindLabel)
 	if !wasServing && !isServing {
 		return
 	}
+	left := wasServing && (!isServing || was != is)
 	b.mu.Lock()
-	if wasServing && (!isServing || was != is) {
-		b.unlink(was, client.ObjectKeyFromObject(before))
+	if left {
+		unlink(b.byIdentity, was, client.ObjectKeyFromObject(before))
 	}
 	if isServing {
-		b.link(is, client.ObjectKeyFromObject(after))
+		link(b.byIdentity, is, client.ObjectKeyFromObject(after))
 	}
 	b.mu.Unlock()
 
-	if wasServing && (!isServing || was != is) {
+	if left {
 		b.tell(was)
 	}
 	if isServing {
@@ -83,26 +84,10 @@ func (b *Bindings) update(before, after client.Object) {
 	}
 }
 
-func (b *Bindings) link(identity, binding types.NamespacedName) {
-	bindings := b.byIdentity[identity]
-	if !slices.Contains(bindings, binding) {
-		b.byIdentity[identity] = append(bindings, binding)
-	}
-}
-
-func (b *Bindings) unlink(identity, binding types.NamespacedName) {
-	bindings := slices.DeleteFunc(b.byIdentity[identity], func(n types.NamespacedName) bool { return n == binding })
-	if len(bindings) == 0 {
-		delete(b.byIdentity, identity)
-		return
-	}
-	b.byIdentity[identity] = bindings
-}
-
-// ServedIdentity reads, from the labels of an object the operator made, the identity
+// servedIdentity reads, from the labels of an object the operator made, the identity
 // of kind kindLabel (identityv1alpha1.LabelUser or LabelGroup) it serves; ok is false
 // for anything else, nil included.
-func ServedIdentity(o client.Object, kindLabel string) (identity types.NamespacedName, ok bool) {
+func servedIdentity(o client.Object, kindLabel string) (identity types.NamespacedName, ok bool) {
 	if o == nil {
 		return types.NamespacedName{}, false
 	}

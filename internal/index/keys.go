@@ -60,11 +60,11 @@ func (k *Keys) update(before, after client.Object) {
 	k.mu.Lock()
 	for _, key := range old {
 		if !slices.Contains(now, key) {
-			k.unlink(before.GetNamespace()+"/"+key, before.GetName())
+			unlink(k.byKey, before.GetNamespace()+"/"+key, before.GetName())
 		}
 	}
 	for _, key := range now {
-		k.link(after.GetNamespace()+"/"+key, after.GetName())
+		link(k.byKey, after.GetNamespace()+"/"+key, after.GetName())
 	}
 	k.mu.Unlock()
 	if after != nil {
@@ -72,20 +72,4 @@ func (k *Keys) update(before, after client.Object) {
 	} else {
 		k.observe(before)
 	}
-}
-
-func (k *Keys) link(key, name string) {
-	names := k.byKey[key]
-	if !slices.Contains(names, name) {
-		k.byKey[key] = append(names, name)
-	}
-}
-
-func (k *Keys) unlink(key, name string) {
-	names := slices.DeleteFunc(k.byKey[key], func(n string) bool { return n == name })
-	if len(names) == 0 {
-		delete(k.byKey, key)
-		return
-	}
-	k.byKey[key] = names
 }

@@ -116,11 +116,11 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 	slot := m.slotFor(key, after)
 	for id := range old {
 		if _, kept := now[id]; !kept {
-			m.unlink(types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
+			unlink(m.byMember, types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
 		}
 	}
 	for id := range now {
-		m.link(types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
+		link(m.byMember, types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
 	}
 	if after == nil {
 		m.slots[slot] = GroupRef{}
@@ -155,22 +155,6 @@ func (m *Members) slotFor(key types.NamespacedName, g *identityv1alpha1.ScimGrou
 			DisplayName: g.Spec.DisplayName, Deleting: !g.DeletionTimestamp.IsZero()}
 	}
 	return slot
-}
-
-func (m *Members) link(member types.NamespacedName, slot int32) {
-	slots := m.byMember[member]
-	if !slices.Contains(slots, slot) {
-		m.byMember[member] = append(slots, slot)
-	}
-}
-
-func (m *Members) unlink(member types.NamespacedName, slot int32) {
-	slots := slices.DeleteFunc(m.byMember[member], func(s int32) bool { return s == slot })
-	if len(slots) == 0 {
-		delete(m.byMember, member)
-		return
-	}
-	m.byMember[member] = slots
 }
 
 // memberSet maps a group's member ids to whether the member is a user (nested groups

@@ -1,0 +1,22 @@
+package index
+
+import "slices"
+
+// link adds v to what key maps to in m, once.
+func link[K, V comparable](m map[K][]V, key K, v V) {
+	values := m[key]
+	if !slices.Contains(values, v) {
+		m[key] = append(values, v)
+	}
+}
+
+// unlink removes v from what key maps to in m, and key once nothing is left, so
+// that the index holds no empty entries.
+func unlink[K, V comparable](m map[K][]V, key K, v V) {
+	values := slices.DeleteFunc(m[key], func(x V) bool { return x == v })
+	if len(values) == 0 {
+		delete(m, key)
+		return
+	}
+	m[key] = values
+}
