@@ -869,6 +869,44 @@ func TestServeAndLastRequestTime(t *testing.T) {
 	}
 }
 
+// The readiness check passes only while the SCIM port accepts connections: a replica
+// whose caches synced before its server listened was ready for a moment in which a
+// Service's connection to it was refused.
+func TestReadyOnlyWhileListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	srv := scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{BindAddress: addr})
+	if srv.Listening(nil) == nil {
+		t.Fatal("ready before the server was started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Listening(nil) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 5 s after the server was started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("ready, but a connection was refused: %v", err)
+	}
+	_ = conn.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if srv.Listening(nil) == nil {
+		t.Error("still ready after the server stopped")
+	}
+}
+
 // What Entra ID does, end to end: a user created through SCIM gets its RoleBinding
 // in the workspace; deactivated through SCIM, it loses it.
 func TestSCIMProvisioningGrantsAndRevokesAccess(t *testing.T) {

@@ -139,6 +139,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		if err := mgr.Add(srv); err != nil {
 			return nil, fmt.Errorf("adding the SCIM server: %w", err)
 		}
+		if err := mgr.AddReadyzCheck("scim", srv.Listening); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

@@ -3,16 +3,20 @@ package manager_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/scim-operator/scim-operator/internal/manager"
 	"github.com/scim-operator/scim-operator/internal/testenv"
+	"github.com/scim-operator/scim-operator/scimserver"
 )
 
 // TestProbesAndLeaderElection starts the manager as the Deployment runs it, with leader
-// election on, and checks that it reports healthy and, once its caches are synced, ready.
+// election on, and checks that it reports healthy and, once its caches are synced and
+// its SCIM port listens, ready.
 func TestProbesAndLeaderElection(t *testing.T) {
 	env, cfg, err := testenv.Start()
 	if err != nil {
@@ -20,7 +24,7 @@ func TestProbesAndLeaderElection(t *testing.T) {
 	}
 	defer func() { _ = env.Stop() }()
 
-	probeAddr := testenv.FreeAddr()
+	probeAddr, scimAddr := testenv.FreeAddr(), testenv.FreeAddr()
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, cfg, manager.Options{
 		MetricsAddr:             "0",
@@ -29,6 +33,7 @@ func TestProbesAndLeaderElection(t *testing.T) {
 		LeaderElectionNamespace: "default",
 		ExternalURL:             "https://scim.example.com",
 		MaxConcurrentReconciles: 1,
+		SCIM:                    scimserver.Options{BindAddress: scimAddr},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +50,17 @@ func TestProbesAndLeaderElection(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if err := waitFor200(fmt.Sprintf("http://%s%s", probeAddr, path), 30*time.Second); err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	resp, err := http.Get("http://" + probeAddr + "/readyz?verbose")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, check := range []string{"[+]caches ok", "[+]draining ok", "[+]scim ok"} {
+		if !strings.Contains(string(body), check) {
+			t.Errorf("/readyz?verbose has no %q:\n%s", check, body)
 		}
 	}
 	select {
