@@ -33,6 +33,12 @@ type Members struct {
 	free     []int32
 	slotOf   map[types.NamespacedName]int32
 	byMember map[types.NamespacedName][]int32 // member (namespace, SCIM id) → slots
+
+	// ids holds the copy of each member's id that the groups naming it share; see
+	// ShareMemberIDs. Its own lock, as the cache's transform takes it while readers
+	// hold mu.
+	idsMu sync.Mutex
+	ids   map[types.NamespacedName]string
 }
 
 // GroupRef is a group as the index knows it.
@@ -47,6 +53,26 @@ func NewMembers() *Members {
 	return &Members{
 		slotOf:   map[types.NamespacedName]int32{},
 		byMember: map[types.NamespacedName][]int32{},
+		ids:      map[types.NamespacedName]string{},
+	}
+}
+
+// ShareMemberIDs gives g's members the copy of their id that other groups naming
+// them hold, for the cache's transform, before g is in the cache. Decoded, every
+// group has its own copy of every id: at 100,000 users in 1,000 groups of 1,000, a
+// million copies of 36 bytes (48 MB) for 100,000 ids. A copy is kept while an indexed
+// group names the member, or until then once a group brought it.
+func (m *Members) ShareMemberIDs(g *identityv1alpha1.ScimGroup) {
+	m.idsMu.Lock()
+	defer m.idsMu.Unlock()
+	for i := range g.Spec.Members {
+		member := &g.Spec.Members[i]
+		key := types.NamespacedName{Namespace: g.Namespace, Name: member.Value}
+		if shared, ok := m.ids[key]; ok {
+			member.Value = shared
+		} else {
+			m.ids[key] = member.Value
+		}
 	}
 }
 
@@ -116,7 +142,7 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 	slot := m.slotFor(key, after)
 	for id := range old {
 		if _, kept := now[id]; !kept {
-			unlink(m.byMember, types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
+			m.unlinkMember(types.NamespacedName{Namespace: key.Namespace, Name: id}, slot)
 		}
 	}
 	for id := range now {
@@ -134,6 +160,17 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 		if user {
 			m.tell(types.NamespacedName{Namespace: key.Namespace, Name: id})
 		}
+	}
+}
+
+// unlinkMember removes the group in slot from member's groups, and the member's
+// shared id with its last group. Called with mu held.
+func (m *Members) unlinkMember(member types.NamespacedName, slot int32) {
+	unlink(m.byMember, member, slot)
+	if _, named := m.byMember[member]; !named {
+		m.idsMu.Lock()
+		delete(m.ids, member)
+		m.idsMu.Unlock()
 	}
 }
 

@@ -2,7 +2,9 @@ package index
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -107,6 +109,35 @@ func TestMembersIgnoresRepeatedEvents(t *testing.T) {
 	m.update(g, nil)
 	if len(m.byMember) != 0 || len(m.slotOf) != 0 {
 		t.Fatalf("index not empty after the only group went: %d members, %d groups", len(m.byMember), len(m.slotOf))
+	}
+}
+
+// Groups naming a member share one copy of its id, which the index forgets with the
+// last group naming the member.
+func TestMembersShareIDsWhileNamed(t *testing.T) {
+	m := NewMembers()
+	a := group("t", "a", "A", strings.Clone("alice"), strings.Clone("bob"))
+	b := group("t", "b", "B", strings.Clone("alice"))
+	for _, g := range []*identityv1alpha1.ScimGroup{a, b} {
+		m.ShareMemberIDs(g)
+		m.update(nil, g)
+	}
+	if unsafe.StringData(a.Spec.Members[0].Value) != unsafe.StringData(b.Spec.Members[0].Value) {
+		t.Fatal("the groups hold their own copies of alice's id")
+	}
+	withoutBob := group("t", "a", "A", a.Spec.Members[0].Value)
+	m.ShareMemberIDs(withoutBob)
+	m.update(a, withoutBob)
+	if _, kept := m.ids[types.NamespacedName{Namespace: "ns", Name: "bob"}]; kept {
+		t.Error("bob's id is kept after the only group naming him dropped him")
+	}
+	m.update(withoutBob, nil)
+	if _, kept := m.ids[types.NamespacedName{Namespace: "ns", Name: "alice"}]; !kept {
+		t.Error("alice's id was forgotten while group b names her")
+	}
+	m.update(b, nil)
+	if len(m.ids) != 0 {
+		t.Errorf("ids kept after every group went: %v", m.ids)
 	}
 }
 

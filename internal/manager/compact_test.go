@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // decoded returns a fresh copy of obj, as the informer decodes each object: no string
@@ -63,7 +64,7 @@ func cachedBinding(i int) *rbacv1.RoleBinding {
 
 // What the cache keeps says exactly what the API server sent, less managedFields.
 func TestCompactingKeepsEveryValue(t *testing.T) {
-	transform := compactForCache(newInterner())
+	transform := compactForCache(newInterner(), index.NewMembers())
 	group := &identityv1alpha1.ScimGroup{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: "g", Labels: map[string]string{identityv1alpha1.LabelTenant: "entra"}},
 		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"}, DisplayName: "Team",
@@ -84,7 +85,7 @@ func TestCompactingKeepsEveryValue(t *testing.T) {
 }
 
 func TestCompactingSharesWhatRepeats(t *testing.T) {
-	transform := compactForCache(newInterner())
+	transform := compactForCache(newInterner(), index.NewMembers())
 	compact := func(obj any) any {
 		out, err := transform(obj)
 		if err != nil {
@@ -119,6 +120,30 @@ func TestCompactingSharesWhatRepeats(t *testing.T) {
 	}
 	if sameMap(x.Labels, y.Labels) {
 		t.Error("bindings of two users share one label map")
+	}
+}
+
+// Groups naming the same member share its id.
+func TestCompactingSharesMemberIDs(t *testing.T) {
+	transform := compactForCache(newInterner(), index.NewMembers())
+	groupNaming := func(name string, members ...string) *identityv1alpha1.ScimGroup {
+		g := &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: name}}
+		for _, m := range members {
+			g.Spec.Members = append(g.Spec.Members, identityv1alpha1.GroupMember{Value: m, Type: identityv1alpha1.MemberUser})
+		}
+		out, err := transform(decoded(t, g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*identityv1alpha1.ScimGroup)
+	}
+	a := groupNaming("a", "u1", "u2")
+	b := groupNaming("b", "u2", "u1", "u3")
+	if !sameString(a.Spec.Members[0].Value, b.Spec.Members[1].Value) || !sameString(a.Spec.Members[1].Value, b.Spec.Members[0].Value) {
+		t.Error("two groups naming the same members hold their own copies of the ids")
+	}
+	if sameString(b.Spec.Members[2].Value, a.Spec.Members[0].Value) {
+		t.Error("different ids share memory")
 	}
 }
 

@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	lookups := index.NewLookups()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        Scheme(),
 		Metrics:                       metricsOpts,
@@ -106,13 +107,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cacheOptions(),
+		Cache:                         cacheOptions(lookups.Members),
 		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
-	lookups := index.NewLookups()
 	if err := lookups.Register(ctx, mgr.GetCache()); err != nil {
 		return nil, err
 	}
@@ -192,13 +192,13 @@ func NewSCIMClient(mgr ctrl.Manager) (client.Client, error) {
 
 // cacheOptions keeps in memory only the Secrets that hold tenant tokens: a cluster has
 // many Secrets, and a controller has no business holding the others.
-func cacheOptions() cache.Options {
+func cacheOptions(members *index.Members) cache.Options {
 	tokenSecrets, err := labels.NewRequirement(identityv1alpha1.LabelTenant, selection.Exists, nil)
 	utilMust(err)
 	// Of RoleBindings and ResourceQuotas only the operator's own are watched.
 	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
-		DefaultTransform: compactForCache(newInterner()),
+		DefaultTransform: compactForCache(newInterner(), members),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
 			&rbacv1.RoleBinding{}:   {Label: managed},
