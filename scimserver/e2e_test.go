@@ -831,12 +831,7 @@ func TestMetrics(t *testing.T) {
 // request in its status now and then, not on every request.
 func TestServeAndLastRequestTime(t *testing.T) {
 	f := newTenant(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := testenv.FreeAddr()
 	srv := scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{BindAddress: addr, ActivityInterval: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -873,12 +868,7 @@ func TestServeAndLastRequestTime(t *testing.T) {
 // whose caches synced before its server listened was ready for a moment in which a
 // Service's connection to it was refused.
 func TestReadyOnlyWhileListening(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := testenv.FreeAddr()
 	srv := scimserver.New(mgrClient, mgrReader, mgrLookups, nil, ctrl.Log, scimserver.Options{BindAddress: addr})
 	if srv.Listening(nil) == nil {
 		t.Fatal("ready before the server was started")
@@ -886,13 +876,7 @@ func TestReadyOnlyWhileListening(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Listening(nil) != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("not ready 5 s after the server was started")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, 5*time.Second, func() error { return srv.Listening(nil) })
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("ready, but a connection was refused: %v", err)

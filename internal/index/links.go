@@ -11,12 +11,13 @@ func link[K, V comparable](m map[K][]V, key K, v V) {
 }
 
 // unlink removes v from what key maps to in m, and key once nothing is left, so
-// that the index holds no empty entries.
-func unlink[K, V comparable](m map[K][]V, key K, v V) {
+// that the index holds no empty entries; it reports whether key went.
+func unlink[K, V comparable](m map[K][]V, key K, v V) (gone bool) {
 	values := slices.DeleteFunc(m[key], func(x V) bool { return x == v })
 	if len(values) == 0 {
 		delete(m, key)
-		return
+		return true
 	}
 	m[key] = values
+	return false
 }

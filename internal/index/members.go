@@ -166,8 +166,7 @@ func (m *Members) update(before, after *identityv1alpha1.ScimGroup) {
 // unlinkMember removes the group in slot from member's groups, and the member's
 // shared id with its last group. Called with mu held.
 func (m *Members) unlinkMember(member types.NamespacedName, slot int32) {
-	unlink(m.byMember, member, slot)
-	if _, named := m.byMember[member]; !named {
+	if unlink(m.byMember, member, slot) {
 		m.idsMu.Lock()
 		delete(m.ids, member)
 		m.idsMu.Unlock()
