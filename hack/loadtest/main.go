@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,8 @@ type config struct {
 	requestTimeout      time.Duration
 	managerReadyTimeout time.Duration
 	settleTimeout       time.Duration
+	compareRestarts     []string
+	compareRounds       int
 }
 
 func main() {
@@ -64,6 +67,11 @@ func main() {
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
 	flag.DurationVar(&cfg.settleTimeout, "settle-timeout", 30*time.Minute, "With --embedded: how long the controllers may take to catch up after the cycles.")
 	flag.DurationVar(&cfg.managerReadyTimeout, "ready-timeout", 10*time.Minute, "With --embedded: how long the manager may take to be ready.")
+	flag.Func("compare-restarts", "With --embedded: after the run, restart each of these manager binaries (comma-separated paths) in turn over the same state and time each until ready, e.g. a build of main against one of a branch.", func(v string) error {
+		cfg.compareRestarts = strings.Split(v, ",")
+		return nil
+	})
+	flag.IntVar(&cfg.compareRounds, "compare-rounds", 3, "With --compare-restarts: rounds of one restart per binary.")
 	flag.Parse()
 	// The client libraries log through controller-runtime; the tool prints its own figures.
 	ctrllog.SetLogger(logr.Discard())
@@ -118,6 +126,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		// running manager would reconcile the ceiling's users and take its share of it.
 		env.pause()
 		res.Manager = env.measure(cfg, out)
+		if len(cfg.compareRestarts) > 0 {
+			res.Manager.RestartComparison = env.compareRestarts(cfg.compareRestarts, cfg.compareRounds, cfg.managerReadyTimeout, out)
+		}
 	}
 	if err := baselines(ctx, cfg, res, out); err != nil {
 		return err
