@@ -105,9 +105,9 @@ $(THIRD_PARTY_CRDS)/.$(PROMETHEUS_OPERATOR_VERSION)-$(CERT_MANAGER_VERSION)-$(GA
 BENCHTIME ?= 2s
 
 .PHONY: bench
-bench: k8s-binaries ## Run the Go benchmarks of the hot paths (filters, PATCH, rendering, lists); not part of make test.
+bench: k8s-binaries ## Run the Go benchmarks of the hot paths (filters, PATCH, rendering, lists, a reconcile's logger); not part of make test.
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) \
-		./scimserver/filter ./scimserver/patch ./scimserver/benchmarks
+		./scimserver/filter ./scimserver/patch ./scimserver/benchmarks ./internal/logging
 
 LOADTEST_USERS ?= 10000
 LOADTEST_GROUPS ?= 100
