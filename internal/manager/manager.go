@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -157,19 +156,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}); err != nil {
 		return nil, err
 	}
-	// Ready only once the caches are synced: before that the SCIM server would answer
-	// lookups from an empty cache, and Entra ID would create duplicates.
-	if err := mgr.AddReadyzCheck("caches", func(req *http.Request) error {
-		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
-		defer cancel()
-		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return fmt.Errorf("caches not synced")
-		}
-		if !lookups.HasSynced() {
-			return fmt.Errorf("the indexes beside the cache are not synced")
-		}
-		return nil
-	}); err != nil {
+	informers, err := servingInformers(ctx, mgr.GetCache(), &identityv1alpha1.ScimTenant{}, &corev1.Secret{})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("caches", cachesSynced(informers, lookups.HasSynced)); err != nil {
 		return nil, err
 	}
 	return mgr, nil
