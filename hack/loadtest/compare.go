@@ -5,8 +5,6 @@ import (
 	"io"
 	"sort"
 	"time"
-
-	"github.com/scim-operator/scim-operator/internal/testenv"
 )
 
 // restartTimes are, per manager binary, its times to ready over the same provisioned
@@ -20,10 +18,9 @@ type restartTimes map[string][]float64
 // apart from a slower control plane.
 func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout time.Duration, out io.Writer) restartTimes {
 	times := restartTimes{}
-	args := e.mgr.Args()
 	for round := 1; round <= rounds; round++ {
 		for _, bin := range bins {
-			ready, err := e.timeRestart(bin, args, readyTimeout)
+			ready, err := e.timeRestart(bin, readyTimeout)
 			if err != nil {
 				fmt.Fprintf(out, "restart of %s: %v\n", bin, err)
 				continue
@@ -38,18 +35,13 @@ func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout ti
 	return times
 }
 
-// timeRestart starts bin with args until it is ready, then stops it gracefully.
-func (e *environment) timeRestart(bin string, args []string, readyTimeout time.Duration) (time.Duration, error) {
-	start := time.Now()
-	p, err := testenv.StartProcessWithEnv(bin, args, e.managerEnv, e.kubeconfig, e.dir)
-	if err != nil {
-		return 0, err
+// timeRestart starts bin until it is ready, then stops it gracefully.
+func (e *environment) timeRestart(bin string, readyTimeout time.Duration) (time.Duration, error) {
+	p, ready, err := e.startManager(bin, readyTimeout)
+	if p != nil {
+		defer p.Stop(managerGrace)
 	}
-	defer p.Stop(managerGrace)
-	if err := p.WaitReady(readyTimeout); err != nil {
-		return 0, err
-	}
-	return time.Since(start), nil
+	return ready, err
 }
 
 func median(xs []float64) float64 {

@@ -40,6 +40,9 @@ type environment struct {
 	// tool reads its work queues and memory from them.
 	metricsAddr string
 	mgr         *testenv.Process
+	// managerBin and managerArgs are how the manager is started, and restarted.
+	managerBin  string
+	managerArgs []string
 	// managerEnv is added to the manager's environment: its memory limit.
 	managerEnv []string
 	// settled and heapInUse are measured once the controllers caught up.
@@ -67,8 +70,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	if e.kubeconfig, err = testenv.AdminKubeconfig(env, "loadtest-admin", e.dir); err != nil {
 		return e, err
 	}
-	bin, err := testenv.BuildManager(e.dir)
-	if err != nil {
+	if e.managerBin, err = testenv.BuildManager(e.dir); err != nil {
 		return e, err
 	}
 	if cfg.managerMemoryLimit != "" {
@@ -82,18 +84,13 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	scimAddr := testenv.FreeAddr()
 	e.tenantURL = "http://" + scimAddr + "/scim/" + tenantNamespace + "/" + tenantName + "/v2"
 	e.metricsAddr = testenv.FreeAddr()
-	args := append([]string{"--scim-bind-address=" + scimAddr, "--metrics-bind-address=" + e.metricsAddr, "--metrics-secure=false",
+	e.managerArgs = append([]string{"--scim-bind-address=" + scimAddr, "--metrics-bind-address=" + e.metricsAddr, "--metrics-secure=false",
 		"--external-url=http://" + scimAddr,
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
 		"--scim-requests-per-second=1000000"}, cfg.managerArgs...)
-	start := time.Now()
-	if e.mgr, err = testenv.StartProcessWithEnv(bin, args, e.managerEnv, e.kubeconfig, e.dir); err != nil {
+	if e.mgr, e.firstReady, err = e.startManager(e.managerBin, cfg.managerReadyTimeout); err != nil {
 		return e, err
 	}
-	if err := e.mgr.WaitReady(cfg.managerReadyTimeout); err != nil {
-		return e, err
-	}
-	e.firstReady = time.Since(start)
 
 	c, err := client.New(restCfg, client.Options{Scheme: manager.Scheme()})
 	if err != nil {
@@ -127,25 +124,37 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	if !cfg.measureRestart {
 		return m
 	}
-	bin, args := e.mgr.Cmd.Path, e.mgr.Args()
-	start := time.Now()
+	var ready time.Duration
 	var err error
-	if e.mgr, err = testenv.StartProcessWithEnv(bin, args, e.managerEnv, e.kubeconfig, e.dir); err != nil {
-		fmt.Fprintf(out, "restarting the manager: %v\n", err)
-		return m
+	e.mgr, ready, err = e.startManager(e.managerBin, cfg.managerReadyTimeout)
+	if e.mgr != nil {
+		defer e.mgr.Stop(managerGrace)
 	}
-	defer e.mgr.Stop(managerGrace)
-	if err := e.mgr.WaitReady(cfg.managerReadyTimeout); err != nil {
+	if err != nil {
 		fmt.Fprintf(out, "restarted manager: %v\n", err)
 		return m
 	}
-	m.RestartReadySeconds = time.Since(start).Seconds()
+	m.RestartReadySeconds = ready.Seconds()
 	// Let the restarted controllers go through every identity once, then read memory.
 	time.Sleep(30 * time.Second)
 	m.RestartPeakRSSMiB = e.mgr.PeakRSSMiB()
 	m.ObjectsAtRestart = cfg.users + cfg.groups
 	fmt.Fprintf(out, "restarted over %d identities: ready in %.1fs\n", m.ObjectsAtRestart, m.RestartReadySeconds)
 	return m
+}
+
+// startManager starts bin with the manager's arguments and waits until it is ready. It
+// returns the process also when it did not get ready, for the caller to stop.
+func (e *environment) startManager(bin string, readyTimeout time.Duration) (*testenv.Process, time.Duration, error) {
+	start := time.Now()
+	p, err := testenv.StartProcessWithEnv(bin, e.managerArgs, e.managerEnv, e.kubeconfig, e.dir)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := p.WaitReady(readyTimeout); err != nil {
+		return p, 0, err
+	}
+	return p, time.Since(start), nil
 }
 
 func (e *environment) stop() {

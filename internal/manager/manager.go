@@ -160,7 +160,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.AddReadyzCheck("caches", cachesSynced(informers, lookups.HasSynced)); err != nil {
+	if err := mgr.AddReadyzCheck("caches", cachesSynced(append(informers, lookups.HasSynced)...)); err != nil {
 		return nil, err
 	}
 	return mgr, nil

@@ -77,10 +77,6 @@ func StartProcessWithEnv(bin string, args, env []string, kubeconfig, logDir stri
 	return p, nil
 }
 
-// Args are the arguments the process was started with, without the probe address
-// StartProcess added.
-func (p *Process) Args() []string { return p.Cmd.Args[1 : len(p.Cmd.Args)-1] }
-
 // Exited is closed once the process has exited.
 func (p *Process) Exited() <-chan struct{} { return p.done }
 
