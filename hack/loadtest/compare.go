@@ -7,41 +7,57 @@ import (
 	"time"
 )
 
-// restartTimes are, per manager binary, its times to ready over the same provisioned
+// restartFigures is one restart of --compare-restarts: its time to ready and the
+// manager's peak RSS by then, the memory a faster start may cost.
+type restartFigures struct {
+	ReadySeconds float64 `json:"readySeconds"`
+	PeakRSSMiB   float64 `json:"peakRSSMiB"`
+}
+
+// restartComparison holds, per manager binary, its restarts over the same provisioned
 // state, in the order the rounds ran.
-type restartTimes map[string][]float64
+type restartComparison map[string][]restartFigures
 
 // compareRestarts restarts each binary in turn, rounds times, over what the run
 // provisioned, and times each until ready. The binaries alternate within a round so that
 // whatever drifts in the control plane (its caches, compactions, the Events the managers
 // write) weighs on each alike: a restart that got slower between two commits is told
 // apart from a slower control plane.
-func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout time.Duration, out io.Writer) restartTimes {
-	times := restartTimes{}
+func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout time.Duration, out io.Writer) restartComparison {
+	restarts := restartComparison{}
 	for round := 1; round <= rounds; round++ {
 		for _, bin := range bins {
-			ready, err := e.timeRestart(bin, readyTimeout)
+			r, err := e.timeRestart(bin, readyTimeout)
 			if err != nil {
 				fmt.Fprintf(out, "restart of %s: %v\n", bin, err)
 				continue
 			}
-			times[bin] = append(times[bin], ready.Seconds())
-			fmt.Fprintf(out, "round %d: %s ready in %.1fs\n", round, bin, ready.Seconds())
+			restarts[bin] = append(restarts[bin], r)
+			fmt.Fprintf(out, "round %d: %s ready in %.1fs, peak RSS %.0f MiB\n", round, bin, r.ReadySeconds, r.PeakRSSMiB)
 		}
 	}
 	for _, bin := range bins {
-		fmt.Fprintf(out, "%s: median %.1fs over %v\n", bin, median(times[bin]), times[bin])
+		var ready, rss []float64
+		for _, r := range restarts[bin] {
+			ready = append(ready, r.ReadySeconds)
+			rss = append(rss, r.PeakRSSMiB)
+		}
+		fmt.Fprintf(out, "%s: median %.1fs over %v; peak RSS median %.0f MiB over %v\n",
+			bin, median(ready), ready, median(rss), rss)
 	}
-	return times
+	return restarts
 }
 
-// timeRestart starts bin until it is ready, then stops it gracefully.
-func (e *environment) timeRestart(bin string, readyTimeout time.Duration) (time.Duration, error) {
+// timeRestart starts bin until it is ready, reads its peak RSS, then stops it gracefully.
+func (e *environment) timeRestart(bin string, readyTimeout time.Duration) (restartFigures, error) {
 	p, ready, err := e.startManager(bin, readyTimeout)
 	if p != nil {
 		defer p.Stop(managerGrace)
 	}
-	return ready, err
+	if err != nil {
+		return restartFigures{}, err
+	}
+	return restartFigures{ReadySeconds: ready.Seconds(), PeakRSSMiB: p.PeakRSSMiB()}, nil
 }
 
 func median(xs []float64) float64 {

@@ -146,8 +146,8 @@ type managerFigures struct {
 	RestartReadySeconds float64 `json:"restartReadySeconds,omitempty"`
 	RestartPeakRSSMiB   float64 `json:"restartPeakRSSMiB,omitempty"`
 	ObjectsAtRestart    int     `json:"objectsAtRestart,omitempty"`
-	// RestartComparison holds the times to ready of --compare-restarts, per binary.
-	RestartComparison restartTimes `json:"restartComparison,omitempty"`
+	// RestartComparison holds the restarts of --compare-restarts, per binary.
+	RestartComparison restartComparison `json:"restartComparison,omitempty"`
 }
 
 type results struct {
