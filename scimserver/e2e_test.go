@@ -15,6 +15,7 @@ import (
 
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/util/retry"
@@ -546,6 +547,64 @@ func TestListing(t *testing.T) {
 	if root["totalResults"] != float64(1) {
 		t.Errorf("root .search = %v", root)
 	}
+}
+
+// Reads render users and groups straight from the cache's objects, without copying
+// them: whatever a read does, the cache keeps what the API server has.
+func TestReadsLeaveTheCacheAsTheAPIServerHasIt(t *testing.T) {
+	f := newTenant(t)
+	c := f.client(t)
+	user := c.must(201, "POST", "/Users", map[string]any{"userName": "reader@example.com", "displayName": "Reader",
+		"name":   map[string]any{"givenName": "Rea", "familyName": "Der"},
+		"emails": []any{map[string]any{"value": "reader@example.com", "type": "work", "primary": true}},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "R&D", "manager": map[string]any{"value": "boss"}}})
+	id := user["id"].(string)
+	group := c.must(201, "POST", "/Groups", map[string]any{"displayName": "Readers", "members": []any{map[string]any{"value": id}}})
+	lookup := "/Users?filter=" + url.QueryEscape(`userName eq "reader@example.com"`)
+	for _, path := range []string{
+		lookup, lookup + "&excludedAttributes=emails,name.givenName,groups", lookup + "&attributes=emails.value,name",
+		"/Users/" + id + "?excludedAttributes=urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+		"/Users?filter=" + url.QueryEscape(`emails[type eq "work"].value co "reader"`) + "&attributes=" + url.QueryEscape(`emails[type eq "work"]`),
+		"/Groups?filter=" + url.QueryEscape(`displayName eq "Readers"`) + "&excludedAttributes=members.value",
+		"/Groups?filter=" + url.QueryEscape(`members.value eq "`+id+`"`) + "&attributes=members",
+	} {
+		c.must(200, "GET", path, nil)
+	}
+	ctx := context.Background()
+	for _, pair := range []struct{ inCache, inAPIServer client.Object }{
+		{&identityv1alpha1.ScimUser{}, &identityv1alpha1.ScimUser{}},
+		{&identityv1alpha1.ScimGroup{}, &identityv1alpha1.ScimGroup{}},
+	} {
+		name := id
+		if _, ok := pair.inCache.(*identityv1alpha1.ScimGroup); ok {
+			name = group["id"].(string)
+		}
+		key := client.ObjectKey{Namespace: f.Namespace, Name: name}
+		if err := mgrReader.Get(ctx, key, pair.inAPIServer); err != nil {
+			t.Fatal(err)
+		}
+		// The cache's own object, not a copy; the reconcilers may still be writing
+		// status, so only what reads render is compared.
+		if err := mgrCache.Get(ctx, key, pair.inCache, client.UnsafeDisableDeepCopy); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := specOf(pair.inCache), specOf(pair.inAPIServer); !equality.Semantic.DeepEqual(got, want) {
+			t.Errorf("%s: the cache holds\n%#v\nthe API server\n%#v", key, got, want)
+		}
+		if got, want := pair.inCache.GetAnnotations(), pair.inAPIServer.GetAnnotations(); !equality.Semantic.DeepEqual(got, want) {
+			t.Errorf("%s: annotations in the cache %v, in the API server %v", key, got, want)
+		}
+	}
+}
+
+func specOf(o client.Object) any {
+	switch o := o.(type) {
+	case *identityv1alpha1.ScimUser:
+		return o.Spec
+	case *identityv1alpha1.ScimGroup:
+		return o.Spec
+	}
+	return nil
 }
 
 func TestETags(t *testing.T) {

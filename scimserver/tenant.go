@@ -96,7 +96,9 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) tenant(ctx context.Context, ns, name string) (*identityv1alpha1.ScimTenant, error) {
 	var t identityv1alpha1.ScimTenant
-	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t)
+	// Every request reads its tenant and token Secrets, and only reads them: they are
+	// not deep-copied out of the cache.
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t, client.UnsafeDisableDeepCopy)
 	// An unknown and a disabled tenant look alike to everyone, so that probing
 	// reveals nothing.
 	if apierrors.IsNotFound(err) || err == nil && (!t.IsEnabled() || t.DeletionTimestamp != nil) {
@@ -117,7 +119,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, t *identityv
 	}
 	var secrets corev1.SecretList
 	if err := s.client.List(ctx, &secrets, client.InNamespace(t.Namespace),
-		client.MatchingLabels{identityv1alpha1.LabelTenant: t.Name}); err != nil {
+		client.MatchingLabels{identityv1alpha1.LabelTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return scimerr.New(http.StatusServiceUnavailable, "reading the tenant's tokens failed; retry")
 	}
 	creds := make([]token.Credential, 0, len(secrets.Items))

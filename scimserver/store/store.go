@@ -119,10 +119,10 @@ var cacheWait = 2 * time.Second
 
 // cachedGet reads obj from the cache once it holds this server's writes, or else from
 // the API server.
-func (s *Store) cachedGet(ctx context.Context, key client.ObjectKey, obj client.Object) error {
+func (s *Store) cachedGet(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 	waitCtx, cancel := context.WithTimeout(ctx, cacheWait)
 	defer cancel()
-	err := s.Client.Get(waitCtx, key, obj)
+	err := s.Client.Get(waitCtx, key, obj, opts...)
 	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
 		return s.APIReader.Get(ctx, key, obj)
 	}
@@ -395,12 +395,13 @@ func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, ke
 	return slices.DeleteFunc(objs, func(o T) bool { return !ix.Holds(o, key) }), nil
 }
 
-// named reads the named objects from the cache, skipping those gone meanwhile.
+// named reads the named objects from the cache, skipping those gone meanwhile. Like
+// list, it does not copy what the objects point to: callers only read them.
 func (c *collection[T]) named(ctx context.Context, t Tenant, names []string) ([]T, error) {
 	out := make([]T, 0, len(names))
 	for _, name := range names {
 		obj := c.codec.newObject()
-		err := c.store.cachedGet(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, obj)
+		err := c.store.cachedGet(ctx, client.ObjectKey{Namespace: t.Namespace, Name: name}, obj, client.UnsafeDisableDeepCopy)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
