@@ -6,15 +6,6 @@ import (
 	"strings"
 )
 
-// toMap renders a spec struct as a JSON object, numbers kept as json.Number.
-func toMap(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return decodeMap(b)
-}
-
 func decodeMap(b []byte) (map[string]any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()

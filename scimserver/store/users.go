@@ -50,13 +50,13 @@ func (userCodec) newList() client.ObjectList { return &identityv1alpha1.ScimUser
 func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser) (map[string]any, error) {
 	spec := u.Spec
 	spec.TenantRef, spec.Role, spec.StorageQuota, spec.Enterprise, spec.Extensions = identityv1alpha1.TenantReference{}, nil, nil, nil, nil
-	doc, err := toMap(spec)
+	doc, err := docOf(spec)
 	if err != nil {
 		return nil, err
 	}
 	delete(doc, "tenantRef")
 	if u.Spec.Enterprise != nil {
-		ent, err := toMap(u.Spec.Enterprise)
+		ent, err := docOf(u.Spec.Enterprise)
 		if err != nil {
 			return nil, err
 		}
