@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 )
@@ -17,15 +19,33 @@ import (
 const ContentType = "application/scim+json"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	buf := responseBuffers.Get().(*[]byte)
+	defer putResponseBuffer(buf)
+	b, err := docjson.Append((*buf)[:0], v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"schemas":["` + schema.ErrorURN + `"],"status":"500","detail":"rendering the response failed"}`)
+	} else {
+		*buf = b
 	}
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// responseBuffers hold responses while they are written: a lookup's or a user's
+// rendering then allocates no buffer of its own.
+var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledResponse keeps the pool from holding on to a rare huge response (a page
+// of large groups) for every request after it.
+const maxPooledResponse = 256 << 10
+
+func putResponseBuffer(buf *[]byte) {
+	if cap(*buf) <= maxPooledResponse {
+		responseBuffers.Put(buf)
+	}
 }
 
 // writeError answers with the SCIM error body (RFC 7644 §3.12). Errors that are not

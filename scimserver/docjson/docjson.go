@@ -1,0 +1,111 @@
+// Package docjson writes SCIM documents — maps, slices, strings, booleans and
+// json.Numbers, as decoded or rendered — as JSON, byte for byte as encoding/json does,
+// without its reflection: every response is one, and encoding/json's walk over a
+// map[string]any was a quarter of what a lookup allocated. Values of other types are
+// written by encoding/json itself.
+package docjson
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+)
+
+// Append appends the JSON of v to dst.
+func Append(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return appendString(dst, v), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	case map[string]any:
+		return appendObject(dst, v)
+	case []any:
+		return appendArray(dst, v)
+	case json.Number:
+		if v == "" {
+			return append(dst, '0'), nil // encoding/json's rule
+		}
+		if !isNumber(v) {
+			return byEncodingJSON(dst, v) // its error
+		}
+		return append(dst, v...), nil
+	}
+	return byEncodingJSON(dst, v)
+}
+
+func byEncodingJSON(dst []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+func appendObject(dst []byte, m map[string]any) ([]byte, error) {
+	if m == nil {
+		return append(dst, "null"...), nil
+	}
+	var stack [32]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, k)
+		dst = append(dst, ':')
+		if dst, err = Append(dst, m[k]); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func appendArray(dst []byte, a []any) ([]byte, error) {
+	if a == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '[')
+	var err error
+	for i, el := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = Append(dst, el); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendString writes what needs no escaping itself and leaves the rest to
+// encoding/json, whose escaping (HTML characters, U+2028, invalid UTF-8) it keeps.
+func appendString(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// isNumber: n is a JSON number (valid JSON made of a number's characters only).
+func isNumber(n json.Number) bool {
+	for i := range len(n) {
+		if c := n[i]; (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+			return false
+		}
+	}
+	return json.Valid([]byte(n))
+}
