@@ -24,7 +24,10 @@ func docOf(v any) (map[string]any, error) {
 		}
 		rv = rv.Elem()
 	}
-	plan := planOf(rv.Type())
+	var plan *structPlan
+	if rv.Kind() == reflect.Struct {
+		plan = planOf(rv.Type())
+	}
 	if plan == nil {
 		return toMapByJSON(v)
 	}

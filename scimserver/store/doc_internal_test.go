@@ -82,6 +82,8 @@ func TestDocOfIsTheJSONRoundTrip(t *testing.T) {
 		"the zero spec":                        identityv1alpha1.ScimUserSpec{},
 		"the enterprise extension":             full.Enterprise,
 		"a nil pointer":                        (*identityv1alpha1.EnterpriseUser)(nil),
+		"nothing":                              nil,
+		"not a struct":                         map[string]any{"a": 1},
 		"a group":                              group,
 		"kinds left to encoding/json":          jsonKinds(),
 		"the same, empty":                      leftToJSON{},
