@@ -571,15 +571,14 @@ func TestReadsLeaveTheCacheAsTheAPIServerHasIt(t *testing.T) {
 		c.must(200, "GET", path, nil)
 	}
 	ctx := context.Background()
-	for _, pair := range []struct{ inCache, inAPIServer client.Object }{
-		{&identityv1alpha1.ScimUser{}, &identityv1alpha1.ScimUser{}},
-		{&identityv1alpha1.ScimGroup{}, &identityv1alpha1.ScimGroup{}},
+	for _, pair := range []struct {
+		name                 string
+		inCache, inAPIServer client.Object
+	}{
+		{id, &identityv1alpha1.ScimUser{}, &identityv1alpha1.ScimUser{}},
+		{group["id"].(string), &identityv1alpha1.ScimGroup{}, &identityv1alpha1.ScimGroup{}},
 	} {
-		name := id
-		if _, ok := pair.inCache.(*identityv1alpha1.ScimGroup); ok {
-			name = group["id"].(string)
-		}
-		key := client.ObjectKey{Namespace: f.Namespace, Name: name}
+		key := client.ObjectKey{Namespace: f.Namespace, Name: pair.name}
 		if err := mgrReader.Get(ctx, key, pair.inAPIServer); err != nil {
 			t.Fatal(err)
 		}

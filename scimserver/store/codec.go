@@ -7,13 +7,18 @@ import (
 )
 
 func decodeMap(b []byte) (map[string]any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var m map[string]any
-	if err := d.Decode(&m); err != nil {
+	if err := decodeWithNumbers(b, &m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// decodeWithNumbers decodes JSON with numbers kept as json.Number, as documents hold them.
+func decodeWithNumbers(b []byte, into any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(into)
 }
 
 // fromMap fills a spec struct from a canonical document; attributes the struct has

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/json"
 	"reflect"
@@ -34,13 +33,21 @@ func docOf(v any) (map[string]any, error) {
 	return plan.render(rv)
 }
 
-// toMapByJSON is the round trip docOf stands for.
-func toMapByJSON(v any) (map[string]any, error) {
+// roundTrip writes v as JSON and reads it back into into: what docOf stands for.
+func roundTrip(v, into any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
+		return err
+	}
+	return decodeWithNumbers(b, into)
+}
+
+func toMapByJSON(v any) (map[string]any, error) {
+	var m map[string]any
+	if err := roundTrip(v, &m); err != nil {
 		return nil, err
 	}
-	return decodeMap(b)
+	return m, nil
 }
 
 // structPlan is how a struct type renders: its JSON fields in declaration order.
@@ -222,14 +229,8 @@ func valueOf(v reflect.Value) (any, error) {
 }
 
 func valueByJSON(v reflect.Value) (any, error) {
-	b, err := json.Marshal(v.Interface())
-	if err != nil {
-		return nil, err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var out any
-	if err := d.Decode(&out); err != nil {
+	if err := roundTrip(v.Interface(), &out); err != nil {
 		return nil, err
 	}
 	return out, nil
