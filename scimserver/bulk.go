@@ -51,7 +51,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, req *request) {
 		}
 		results = append(results, result)
 	}
-	setLabel(r, "resource", "Bulk")
+	setLabel(r, labelResource, "Bulk")
 	writeJSON(w, http.StatusOK, map[string]any{"schemas": []any{schema.BulkResponseURN}, "Operations": results})
 }
 

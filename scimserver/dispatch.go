@@ -17,7 +17,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, req *request) 
 		return
 	}
 	first := strings.ToLower(seg[0])
-	setLabel(r, "resource", resourceLabel(first))
+	setLabel(r, labelResource, resourceLabel(first))
 	switch first {
 	case "users", "groups":
 		coll := s.users

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,7 +32,8 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	r = r.WithContext(ctx)
 	ns, name := r.PathValue("namespace"), r.PathValue("tenant")
-	setLabel(r, "tenant", ns+"/"+name)
+	tenantKey := ns + "/" + name
+	setLabel(r, labelTenant, tenantKey)
 
 	if !s.indexesSynced() {
 		w.Header().Set("Retry-After", "1")
@@ -58,10 +58,10 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	// The token is checked before the tenant's request budget is spent, so that
 	// requests without a valid token cannot exhaust it and starve the identity
 	// provider; failed ones have a budget of their own.
-	if err := s.authenticate(ctx, r, tenant); err != nil {
+	if err := s.authenticate(r, tenant); err != nil {
 		if se, ok := scimerr.As(err); ok && se.Status == http.StatusUnauthorized {
 			s.failures.Failed(addr)
-			if !s.limiter("unauthorized:" + ns + "/" + name).Allow() {
+			if !s.limiter("unauthorized:" + tenantKey).Allow() {
 				s.tooManyRequests(w, r, s.opts.RequestsPerSecond, "too many requests with a missing or invalid token for this tenant; retry later")
 				return
 			}
@@ -69,7 +69,7 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if !s.limiter(ns + "/" + name).Allow() {
+	if !s.limiter(tenantKey).Allow() {
 		s.tooManyRequests(w, r, s.opts.RequestsPerSecond, "too many requests for this tenant; retry later")
 		return
 	}
@@ -96,9 +96,11 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) tenant(ctx context.Context, ns, name string) (*identityv1alpha1.ScimTenant, error) {
 	var t identityv1alpha1.ScimTenant
-	// Every request reads its tenant and token Secrets, and only reads them: they are
-	// not deep-copied out of the cache.
-	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t, client.UnsafeDisableDeepCopy)
+	// Every request reads its tenant, and only reads it: it is not deep-copied out of
+	// the cache. Nor does it wait for this server's own tenant writes (the activity
+	// times) to reach the cache, which no request needs to see.
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t,
+		client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)
 	// An unknown and a disabled tenant look alike to everyone, so that probing
 	// reveals nothing.
 	if apierrors.IsNotFound(err) || err == nil && (!t.IsEnabled() || t.DeletionTimestamp != nil) {
@@ -110,30 +112,19 @@ func (s *Server) tenant(ctx context.Context, ns, name string) (*identityv1alpha1
 	return &t, nil
 }
 
-// authenticate checks the bearer token against every token Secret labelled for the
-// tenant. A token opens only the tenant whose Secrets hold it.
-func (s *Server) authenticate(ctx context.Context, r *http.Request, t *identityv1alpha1.ScimTenant) error {
+// authenticate checks the bearer token against the credentials of every token Secret
+// labelled for the tenant. A token opens only the tenant whose Secrets hold it.
+func (s *Server) authenticate(r *http.Request, t *identityv1alpha1.ScimTenant) error {
 	presented, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
 		return scimerr.New(http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
 	}
-	var secrets corev1.SecretList
-	if err := s.client.List(ctx, &secrets, client.InNamespace(t.Namespace),
-		client.MatchingLabels{identityv1alpha1.LabelTenant: t.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return scimerr.New(http.StatusServiceUnavailable, "reading the tenant's tokens failed; retry")
-	}
-	creds := make([]token.Credential, 0, len(secrets.Items))
-	for i := range secrets.Items {
-		if c, err := token.FromSecret(&secrets.Items[i]); err == nil {
-			creds = append(creds, c)
-		}
-	}
-	cred, ok := token.Match(creds, presented, time.Now())
+	cred, ok := token.Match(s.lookups.Credentials.Of(t.Namespace, t.Name), presented, time.Now())
 	if !ok {
 		return scimerr.New(http.StatusUnauthorized, "the bearer token is not valid for this tenant")
 	}
 	// Audit by the Secret's name, never the token.
-	setLabel(r, "credential", cred.SecretName)
+	setLabel(r, labelCredential, cred.SecretName)
 	return nil
 }
 

@@ -17,6 +17,8 @@ type Lookups struct {
 	UserBindings, GroupBindings                                 *Bindings
 	// Users and Groups count each tenant's identities.
 	Users, Groups *Counts
+	// Credentials are the tenants' bearer-token credentials.
+	Credentials *Credentials
 }
 
 // NewLookups returns the indexes, empty until Register.
@@ -43,6 +45,7 @@ func NewLookups() *Lookups {
 		GroupBindings: NewBindings(identityv1alpha1.LabelGroup),
 		Users:         NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
 		Groups:        NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
+		Credentials:   NewCredentials(),
 	}
 }
 
@@ -72,6 +75,9 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 			return err
 		}
 	}
+	if err := l.Credentials.Register(ctx, informers); err != nil {
+		return err
+	}
 	return l.Members.Register(ctx, informers)
 }
 
@@ -79,5 +85,5 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 func (l *Lookups) HasSynced() bool {
 	return l.UserName.HasSynced() && l.UserExternalID.HasSynced() && l.GroupDisplayName.HasSynced() &&
 		l.GroupExternalID.HasSynced() && l.Members.HasSynced() && l.Users.HasSynced() && l.Groups.HasSynced() &&
-		l.UserBindings.HasSynced() && l.GroupBindings.HasSynced()
+		l.UserBindings.HasSynced() && l.GroupBindings.HasSynced() && l.Credentials.HasSynced()
 }

@@ -34,6 +34,14 @@ func (p *progress) observe(obj client.Object) {
 	}
 }
 
+// HasTakenIn reports whether the index has taken in resourceVersion rv: a reader
+// checks before it builds a deadline for WaitFor, which costs more than the read.
+func (p *progress) HasTakenIn(rv int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.observed >= rv
+}
+
 // WaitFor returns once the index has taken in resourceVersion rv (a write's), or
 // when ctx ends.
 func (p *progress) WaitFor(ctx context.Context, rv int64) error {
