@@ -112,6 +112,32 @@ func TestTenantsAndAuth(t *testing.T) {
 			t.Fatalf("status %d, want 401", status)
 		}
 	})
+	t.Run("an issued token opens the tenant until it is revoked", func(t *testing.T) {
+		c := newTenant(t)
+		ctx := context.Background()
+		issued, _, err := token.Issue(ctx, k8sClient, c.Namespace, c.Name, "second", time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := &scimClient{t: t, base: c.URL(), token: issued}
+		statusBecomes := func(want int) {
+			t.Helper()
+			eventually(t, 10*time.Second, func() error {
+				if status, _, _ := second.do("GET", "/Users", nil); status != want {
+					return fmt.Errorf("status %d, want %d", status, want)
+				}
+				return nil
+			})
+		}
+		statusBecomes(200)
+		if _, err := token.Revoke(ctx, k8sClient, c.Namespace, c.Name, "second"); err != nil {
+			t.Fatal(err)
+		}
+		statusBecomes(401)
+		if status, _, _ := c.client(t).do("GET", "/Users", nil); status != 200 {
+			t.Fatalf("the tenant's other token: status %d after revoking one", status)
+		}
+	})
 }
 
 // Two tenants in one namespace (two identity providers, or two Entra apps) share no
