@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -15,7 +16,10 @@ import (
 // Kinds it does not render itself (numbers, maps, types with their own JSON) go
 // through encoding/json one field at a time, so the result is the round trip's
 // whatever the spec holds.
-func docOf(v any) (map[string]any, error) {
+//
+// The top-level fields named (by JSON name) in omit are left out: a caller that
+// renders a spec without some of its fields need not copy it to clear them.
+func docOf(v any, omit ...string) (map[string]any, error) {
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
@@ -28,9 +32,13 @@ func docOf(v any) (map[string]any, error) {
 		plan = planOf(rv.Type())
 	}
 	if plan == nil {
-		return toMapByJSON(v)
+		doc, err := toMapByJSON(v)
+		for _, name := range omit {
+			delete(doc, name)
+		}
+		return doc, err
 	}
-	return plan.render(rv)
+	return plan.render(rv, omit)
 }
 
 // roundTrip writes v as JSON and reads it back into into: what docOf stands for.
@@ -166,21 +174,24 @@ func ownJSON(t reflect.Type) bool {
 	return false
 }
 
-func (p *structPlan) render(v reflect.Value) (map[string]any, error) {
+func (p *structPlan) render(v reflect.Value, omit []string) (map[string]any, error) {
+	rendered := func(f fieldPlan) bool {
+		return (!f.omitEmpty || !isEmpty(v.Field(f.index))) && !slices.Contains(omit, f.name)
+	}
 	// Sized for the fields present: a user sets a few of its 25, and a map sized for
 	// all of them was a third of what rendering it allocated.
 	present := 0
 	for _, f := range p.fields {
-		if !f.omitEmpty || !isEmpty(v.Field(f.index)) {
+		if rendered(f) {
 			present++
 		}
 	}
 	doc := make(map[string]any, present)
 	for _, f := range p.fields {
-		fv := v.Field(f.index)
-		if f.omitEmpty && isEmpty(fv) {
+		if !rendered(f) {
 			continue
 		}
+		fv := v.Field(f.index)
 		var val any
 		var err error
 		if f.byJSON {
@@ -222,7 +233,7 @@ func valueOf(v reflect.Value) (any, error) {
 		return out, nil
 	case reflect.Struct:
 		if plan := planOf(v.Type()); plan != nil {
-			return plan.render(v)
+			return plan.render(v, nil)
 		}
 	}
 	return valueByJSON(v)

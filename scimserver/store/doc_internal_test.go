@@ -171,3 +171,28 @@ func FuzzDocOf(f *testing.F) {
 		}
 	})
 }
+
+func TestDocOfLeavesOutWhatItIsTold(t *testing.T) {
+	full := fullUserSpec(t)
+	for name, v := range map[string]any{
+		"a spec":       &full,
+		"not a struct": map[string]any{"userName": "u", "role": "admin", "tenantRef": map[string]any{"name": "t"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := toMapByJSON(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range userSpecNotRendered {
+				delete(want, name)
+			}
+			got, err := docOf(v, userSpecNotRendered...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("docOf without %q\n got  %v\n want %v", userSpecNotRendered, got, want)
+			}
+		})
+	}
+}

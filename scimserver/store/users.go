@@ -47,14 +47,15 @@ func (userCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) 
 
 func (userCodec) newList() client.ObjectList { return &identityv1alpha1.ScimUserList{} }
 
+// userSpecNotRendered are the spec fields that are not core attributes: what only
+// administrators set, and the extensions, rendered under their URNs.
+var userSpecNotRendered = []string{"tenantRef", "role", "storageQuota", "enterprise", "extensions"}
+
 func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser) (map[string]any, error) {
-	spec := u.Spec
-	spec.TenantRef, spec.Role, spec.StorageQuota, spec.Enterprise, spec.Extensions = identityv1alpha1.TenantReference{}, nil, nil, nil, nil
-	doc, err := docOf(spec)
+	doc, err := docOf(&u.Spec, userSpecNotRendered...)
 	if err != nil {
 		return nil, err
 	}
-	delete(doc, "tenantRef")
 	if u.Spec.Enterprise != nil {
 		ent, err := docOf(u.Spec.Enterprise)
 		if err != nil {
