@@ -656,6 +656,28 @@ func TestETags(t *testing.T) {
 	}
 }
 
+// meta.lastModified is created's until the resource is first changed (RFC 7643 section
+// 3.1: "the value MUST be the same"), and later than it after.
+func TestLastModified(t *testing.T) {
+	c := newTenant(t).client(t)
+	for _, r := range []struct{ endpoint, attribute string }{{"/Users", "userName"}, {"/Groups", "displayName"}} {
+		created := c.must(201, "POST", r.endpoint, map[string]any{r.attribute: "modified"})
+		id := created["id"].(string)
+		for _, doc := range []map[string]any{created, c.must(200, "GET", r.endpoint+"/"+id, nil)} {
+			if meta := doc["meta"].(map[string]any); meta["lastModified"] != meta["created"] {
+				t.Errorf("%s: meta.lastModified %v of a resource never changed, created %v", r.endpoint, meta["lastModified"], meta["created"])
+			}
+		}
+		c.must(204, "PATCH", r.endpoint+"/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "externalId", "value": "x"}}})
+		meta := c.must(200, "GET", r.endpoint+"/"+id, nil)["meta"].(map[string]any)
+		createdAt, err1 := time.Parse(time.RFC3339, meta["created"].(string))
+		modifiedAt, err2 := time.Parse(time.RFC3339Nano, meta["lastModified"].(string))
+		if err1 != nil || err2 != nil || !modifiedAt.After(createdAt) {
+			t.Errorf("%s: after a change meta.lastModified %v, created %v", r.endpoint, meta["lastModified"], meta["created"])
+		}
+	}
+}
+
 // Bad input gets a SCIM error and never changes what is stored.
 func TestBadPatchChangesNothing(t *testing.T) {
 	f := newTenant(t)

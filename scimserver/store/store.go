@@ -32,7 +32,7 @@ import (
 )
 
 // AnnotationLastModified records when the identity provider last changed a resource
-// (meta.lastModified); the API server keeps no such time.
+// (meta.lastModified), from its first change on; the API server keeps no such time.
 const AnnotationLastModified = "identity.scim-operator.io/last-modified"
 
 // maxUpdateAttempts bounds the retries of a write that lost a race: each retry reads
@@ -354,7 +354,10 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 	if err := c.checkUnique(ctx, t, unique, ""); err != nil {
 		return nil, err
 	}
-	stampModified(obj)
+	// No lastModified annotation: a resource never changed was last modified when it
+	// was created (RFC 7643 section 3.1), which rendered says without one. Left out, it
+	// costs the cache nothing for each of the identities a first cycle creates (a map
+	// each, 28 MB at 100,000) and the API server's objects 170 bytes of JSON.
 	for n := range 16 {
 		obj.SetName(c.id(t, unique, n))
 		obj.SetResourceVersion("")
