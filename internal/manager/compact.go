@@ -17,7 +17,7 @@ import (
 // compactForCache is the cache's transform. Nothing reads managedFields, which with
 // the per-app status writes can be the largest part of an identity: they are dropped.
 // And every decoded object has its own copy of strings that are the same across
-// thousands (its namespace, tenant, finalizer, condition types and reasons, a
+// thousands (its namespace, tenant, finalizer, condition types, reasons and messages, a
 // RoleBinding's roleRef) and of its label map: those are shared, about 500 bytes an
 // identity, 50 MB at 100,000 users.
 //
@@ -53,10 +53,13 @@ func compactMeta(shared *interner, m *metav1.ObjectMeta) {
 	}
 }
 
+// A condition's message is often the same for thousands ("The identity provider has
+// the user active"); those naming their identity fill the interner's bounded table
+// once and are then kept as they are.
 func compactConditions(shared *interner, conds []metav1.Condition) {
 	for i := range conds {
 		c := &conds[i]
-		c.Type, c.Reason = shared.string(c.Type), shared.string(c.Reason)
+		c.Type, c.Reason, c.Message = shared.string(c.Type), shared.string(c.Reason), shared.string(c.Message)
 		c.Status = metav1.ConditionStatus(shared.string(string(c.Status)))
 	}
 }

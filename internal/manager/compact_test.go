@@ -47,7 +47,9 @@ func cachedUser(i int) *identityv1alpha1.ScimUser {
 			Active: ptr.To(true), Emails: []identityv1alpha1.MultiValuedAttribute{{Value: fmt.Sprintf("user%d@example.com", i), Type: "work"}}},
 		Status: identityv1alpha1.ScimUserStatus{Role: "view", Workspace: "team",
 			Conditions: []metav1.Condition{{Type: identityv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Bound",
-				Message: fmt.Sprintf("\"user%d@example.com\" is bound to ClusterRole view in team", i)}},
+				Message: fmt.Sprintf("\"user%d@example.com\" is bound to ClusterRole view in team", i)},
+				{Type: identityv1alpha1.ConditionSuspended, Status: metav1.ConditionFalse, Reason: "Active",
+					Message: "The identity provider has the user active"}},
 			Apps: []identityv1alpha1.AppDelivery{{App: "wiki", State: identityv1alpha1.AppDeliverySynced, Hash: fmt.Sprint(i)}}},
 	}
 }
@@ -99,7 +101,7 @@ func TestCompactingSharesWhatRepeats(t *testing.T) {
 		"namespace": {a.Namespace, b.Namespace}, "finalizer": {a.Finalizers[0], b.Finalizers[0]},
 		"tenantRef": {a.Spec.TenantRef.Name, b.Spec.TenantRef.Name}, "email type": {a.Spec.Emails[0].Type, b.Spec.Emails[0].Type},
 		"role": {a.Status.Role, b.Status.Role}, "condition reason": {a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason},
-		"app": {a.Status.Apps[0].App, b.Status.Apps[0].App},
+		"app": {a.Status.Apps[0].App, b.Status.Apps[0].App}, "a message the same for all": {a.Status.Conditions[1].Message, b.Status.Conditions[1].Message},
 	} {
 		if !sameString(pair[0], pair[1]) {
 			t.Errorf("the users' %s is not shared", name)
