@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -35,7 +36,8 @@ type environment struct {
 	kubeconfig string
 	tenantURL  string
 	token      string
-	firstReady time.Duration
+	// firstStart is the manager's start on the empty cluster.
+	firstStart restartFigures
 	// metricsAddr serves the manager's metrics over plain HTTP on localhost: the
 	// tool reads its work queues and memory from them.
 	metricsAddr string
@@ -48,6 +50,9 @@ type environment struct {
 	// settled and heapInUse are measured once the controllers caught up.
 	settled   time.Duration
 	heapInUse float64
+	// apiServerPID is the control plane's API server, whose CPU a restart costs too;
+	// zero when it was not found.
+	apiServerPID int
 	// peakRSS is the manager's, read when pause stopped it.
 	peakRSS float64
 }
@@ -64,6 +69,10 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 		return nil, err
 	}
 	e := &environment{env: env}
+	// The API server is envtest's process: found by the port it serves on.
+	if u, err := url.Parse(restCfg.Host); err == nil {
+		e.apiServerPID, _ = testenv.FindProcess("--secure-port=" + u.Port())
+	}
 	if e.dir, err = os.MkdirTemp("", "loadtest"); err != nil {
 		return e, err
 	}
@@ -88,7 +97,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 		"--external-url=http://" + scimAddr,
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
 		"--scim-requests-per-second=1000000"}, cfg.managerArgs...)
-	if e.mgr, e.firstReady, err = e.startManager(e.managerBin, cfg.managerReadyTimeout); err != nil {
+	if e.mgr, e.firstStart, err = e.startManager(e.managerBin, cfg.managerReadyTimeout); err != nil {
 		return e, err
 	}
 
@@ -119,14 +128,14 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 // measure reads the manager's peak memory after the run, then restarts it over
 // everything the run created and times it until ready (caches synced).
 func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
-	m := &managerFigures{ReadyEmptySeconds: e.firstReady.Seconds(), PeakRSSMiB: e.peakRSS,
+	m := &managerFigures{ReadyEmptySeconds: e.firstStart.ReadySeconds, PeakRSSMiB: e.peakRSS,
 		SettleSeconds: e.settled.Seconds(), HeapInUseMiB: e.heapInUse / (1 << 20)}
 	if !cfg.measureRestart {
 		return m
 	}
-	var ready time.Duration
+	var restart restartFigures
 	var err error
-	e.mgr, ready, err = e.startManager(e.managerBin, cfg.managerReadyTimeout)
+	e.mgr, restart, err = e.startManager(e.managerBin, cfg.managerReadyTimeout)
 	if e.mgr != nil {
 		defer e.mgr.Stop(managerGrace)
 	}
@@ -134,27 +143,49 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 		fmt.Fprintf(out, "restarted manager: %v\n", err)
 		return m
 	}
-	m.RestartReadySeconds = ready.Seconds()
+	m.RestartReadySeconds = restart.ReadySeconds
+	m.RestartManagerCPUSeconds, m.RestartAPIServerCPUSeconds = restart.ManagerCPUSeconds, restart.APIServerCPUSeconds
 	// Let the restarted controllers go through every identity once, then read memory.
 	time.Sleep(30 * time.Second)
 	m.RestartPeakRSSMiB = e.mgr.PeakRSSMiB()
 	m.ObjectsAtRestart = cfg.users + cfg.groups
-	fmt.Fprintf(out, "restarted over %d identities: ready in %.1fs\n", m.ObjectsAtRestart, m.RestartReadySeconds)
+	fmt.Fprintf(out, "restarted over %d identities: %s\n", m.ObjectsAtRestart, restart)
 	return m
 }
 
 // startManager starts bin with the manager's arguments and waits until it is ready. It
 // returns the process also when it did not get ready, for the caller to stop.
-func (e *environment) startManager(bin string, readyTimeout time.Duration) (*testenv.Process, time.Duration, error) {
+func (e *environment) startManager(bin string, readyTimeout time.Duration) (*testenv.Process, restartFigures, error) {
+	apiServerBefore := e.apiServerCPU()
 	start := time.Now()
 	p, err := testenv.StartProcessWithEnv(bin, e.managerArgs, e.managerEnv, e.kubeconfig, e.dir)
 	if err != nil {
-		return nil, 0, err
+		return nil, restartFigures{}, err
 	}
 	if err := p.WaitReady(readyTimeout); err != nil {
-		return p, 0, err
+		return p, restartFigures{}, err
 	}
-	return p, time.Since(start), nil
+	r := restartFigures{ReadySeconds: time.Since(start).Seconds()}
+	if cpu, err := testenv.CPUSeconds(p.Cmd.Process.Pid); err == nil {
+		r.ManagerCPUSeconds = cpu
+	}
+	if apiServerBefore > 0 {
+		r.APIServerCPUSeconds = e.apiServerCPU() - apiServerBefore
+	}
+	return p, r, nil
+}
+
+// apiServerCPU is the CPU the control plane's API server has used, zero when it is
+// not known.
+func (e *environment) apiServerCPU() float64 {
+	if e.apiServerPID == 0 {
+		return 0
+	}
+	cpu, err := testenv.CPUSeconds(e.apiServerPID)
+	if err != nil {
+		return 0
+	}
+	return cpu
 }
 
 func (e *environment) stop() {

@@ -99,7 +99,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			os.Exit(130)
 		}()
 		cfg.url, cfg.token, cfg.baselineKubeconfig = env.tenantURL, env.token, env.kubeconfig
-		fmt.Fprintf(out, "manager ready %s after start (empty cluster)\n", env.firstReady.Round(time.Millisecond))
+		fmt.Fprintf(out, "manager on the empty cluster: %s\n", env.firstStart)
 	}
 	if cfg.url == "" || cfg.token == "" {
 		return fmt.Errorf("--url and --token are required without --embedded")

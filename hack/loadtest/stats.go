@@ -145,7 +145,11 @@ type managerFigures struct {
 	PeakRSSMiB          float64 `json:"peakRSSMiB"`
 	RestartReadySeconds float64 `json:"restartReadySeconds,omitempty"`
 	RestartPeakRSSMiB   float64 `json:"restartPeakRSSMiB,omitempty"`
-	ObjectsAtRestart    int     `json:"objectsAtRestart,omitempty"`
+	// RestartManagerCPUSeconds and RestartAPIServerCPUSeconds are the CPU each spent
+	// until the restarted manager was ready.
+	RestartManagerCPUSeconds   float64 `json:"restartManagerCPUSeconds,omitempty"`
+	RestartAPIServerCPUSeconds float64 `json:"restartAPIServerCPUSeconds,omitempty"`
+	ObjectsAtRestart           int     `json:"objectsAtRestart,omitempty"`
 	// RestartComparison holds the restarts of --compare-restarts, per binary.
 	RestartComparison restartComparison `json:"restartComparison,omitempty"`
 }
@@ -190,7 +194,8 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), caught up %.1fs after the last request, heap in use %.0f MiB, peak RSS %.0f MiB",
 			m.ReadyEmptySeconds, m.SettleSeconds, m.HeapInUseMiB, m.PeakRSSMiB)
 		if m.RestartReadySeconds > 0 {
-			fmt.Fprintf(w, "; restarted with %d identities: ready in %.1fs, peak RSS %.0f MiB", m.ObjectsAtRestart, m.RestartReadySeconds, m.RestartPeakRSSMiB)
+			fmt.Fprintf(w, "; restarted with %d identities: ready in %.1fs (CPU until then: manager %.1fs, API server %.1fs), peak RSS %.0f MiB",
+				m.ObjectsAtRestart, m.RestartReadySeconds, m.RestartManagerCPUSeconds, m.RestartAPIServerCPUSeconds, m.RestartPeakRSSMiB)
 		}
 		fmt.Fprintln(w)
 	}
