@@ -51,8 +51,10 @@ func cpuSecondsOfStat(stat []byte) (float64, error) {
 // FindProcess returns the pid of a running process whose command line has every one
 // of args (the binary's path, a flag only it has), for measuring a process that
 // another library started.
-func FindProcess(args ...string) (int, bool) {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
+func FindProcess(args ...string) (int, bool) { return findProcess("/proc", args) }
+
+func findProcess(procRoot string, args []string) (int, bool) {
+	dirs, _ := filepath.Glob(filepath.Join(procRoot, "[0-9]*"))
 	for _, dir := range dirs {
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
 		if err != nil {

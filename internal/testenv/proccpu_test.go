@@ -1,11 +1,9 @@
 package testenv
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"testing"
-	"time"
 )
 
 func TestCPUSecondsOfStat(t *testing.T) {
@@ -31,31 +29,42 @@ func TestCPUSecondsOfStat(t *testing.T) {
 	}
 }
 
-func TestFindProcessAndItsCPU(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("no /proc here")
-	}
-	// An argument of this run's own, as an earlier run's process may still be exiting.
-	mark := fmt.Sprintf("find-me-%d-%d", os.Getpid(), time.Now().UnixNano())
-	sleep := exec.Command("sleep", "30", mark)
-	if err := sleep.Start(); err != nil {
-		t.Skip("no sleep binary:", err)
-	}
-	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
-
-	// The child's command line is the new one once exec has replaced the fork's.
-	var pid int
-	var ok bool
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if pid, ok = FindProcess("sleep", mark); ok {
-			break
+func TestFindProcess(t *testing.T) {
+	// A /proc of its own: scanning the real one also reads processes that a loaded
+	// machine runs, whose command lines can take seconds to read.
+	proc := t.TempDir()
+	for pid, cmdline := range map[string]string{
+		"12":   "kube-apiserver\x00--secure-port=6443\x00--etcd-servers=http://127.0.0.1:2379\x00",
+		"345":  "kube-apiserver\x00--secure-port=7443\x00",
+		"678":  "sleep\x0030\x00",
+		"self": "not a pid\x00",
+	} {
+		if err := os.MkdirAll(filepath.Join(proc, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, pid, "cmdline"), []byte(cmdline), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if !ok || pid != sleep.Process.Pid {
-		t.Fatalf("found %d (%v), want %d", pid, ok, sleep.Process.Pid)
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--secure-port=7443"}, 345},
+		{[]string{"kube-apiserver", "--secure-port=6443"}, 12},
+		{[]string{"sleep"}, 678},
+		{[]string{"--secure-port=644"}, 0}, // whole arguments only
+		{[]string{"sleep", "--secure-port=6443"}, 0},
+	} {
+		if got, ok := findProcess(proc, tc.args); got != tc.want || ok != (tc.want != 0) {
+			t.Errorf("%q: found %d (%v), want %d", tc.args, got, ok, tc.want)
+		}
 	}
-	if _, ok := FindProcess("sleep", "not-an-argument-anyone-has"); ok {
-		t.Fatal("found a process without the argument")
+}
+
+func TestCPUSecondsOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc here")
 	}
 	if cpu, err := CPUSeconds(os.Getpid()); err != nil || cpu < 0 {
 		t.Fatalf("this test's own CPU: %v, %v", cpu, err)
