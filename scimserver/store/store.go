@@ -386,18 +386,17 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 	return nil, c.conflict(unique)
 }
 
-// lookup returns the objects that have key, as ix last took them in. Like list, it
-// does not copy them: callers only read them.
+// lookup returns the objects that ix says have key, as the cache has them now.
 func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key string) ([]T, error) {
 	if err := awaitOwnWrites(ctx, ix, c.writes); err != nil {
 		return nil, err
 	}
-	objs := ix.Objects(t.Namespace, key)
-	out := make([]T, len(objs))
-	for i, o := range objs {
-		out[i] = o.(T)
+	objs, err := c.named(ctx, t, ix.Names(t.Namespace, key))
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	// The index may not have taken in a change the cache already has.
+	return slices.DeleteFunc(objs, func(o T) bool { return !ix.Holds(o, key) }), nil
 }
 
 // named reads the named objects from the cache, skipping those gone meanwhile. Like
