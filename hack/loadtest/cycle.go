@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,6 +51,10 @@ func (c *scimClient) do(ctx context.Context, method, path string, body any, want
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
 	}
+	if raw, ok := into.(*[]byte); ok {
+		*raw, err = io.ReadAll(resp.Body)
+		return err
+	}
 	if into != nil {
 		return json.NewDecoder(resp.Body).Decode(into)
 	}
@@ -76,27 +79,7 @@ type listResponse struct {
 // created, then filled by PATCHes of batch members. It returns the users' SCIM ids.
 func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) []string {
 	lookup, create := res.add(&op{Name: "user lookup (absent)"}), res.add(&op{Name: "user create"})
-	ids := make([]string, cfg.users)
-	wall := parallelReporting(out, "users looked up and created", cfg.users, cfg.concurrency, func(i int) {
-		var list listResponse
-		timed(lookup, func() error { return sc.do(ctx, http.MethodGet, lookupPath(userName(i)), nil, http.StatusOK, &list) })
-		var created struct {
-			ID string `json:"id"`
-		}
-		timed(create, func() error {
-			return sc.do(ctx, http.MethodPost, "/Users", map[string]any{
-				"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
-				"userName": userName(i), "externalId": fmt.Sprintf("ext-%07d", i), "active": true,
-				"displayName": fmt.Sprintf("Load Test %d", i),
-				"name":        map[string]string{"givenName": "Load", "familyName": fmt.Sprintf("Test %d", i)},
-				"emails":      []map[string]any{{"value": userName(i), "type": "work", "primary": true}},
-				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]string{"department": "Load"},
-			}, http.StatusCreated, &created)
-		})
-		ids[i] = created.ID
-	})
-	lookup.finish(wall)
-	create.finish(wall)
+	ids, wall := createUsers(ctx, cfg, sc, lookup, create, 0, cfg.users, "users looked up and created", out)
 	fmt.Fprintf(out, "initial cycle: %d users in %s\n", cfg.users, wall.Round(time.Millisecond))
 
 	groupCreate, groupFill := res.add(&op{Name: "group create"}), res.add(&op{Name: "group member PATCH"})
@@ -174,33 +157,30 @@ func incrementalCycle(ctx context.Context, cfg config, sc *scimClient, userIDs [
 	fmt.Fprintf(out, "incremental cycle: %d updates, %d deactivations\n", cfg.users, n)
 }
 
-// lookupsAtScale looks existing users up by userName once all exist: Entra ID's
-// incremental cycles and "Provision on demand" do.
-// The latency of a lookup alone is measured one at a time: at concurrency 25 on two
-// cores it is mostly time spent waiting for a core, as the HTTP floor's own p99 shows.
-func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) {
-	for _, pass := range []struct {
-		name        string
-		n, parallel int
-	}{
-		{fmt.Sprintf("user lookup (of %d)", cfg.users), cfg.lookupSample, cfg.concurrency},
-		{"  the same, one at a time", max(1, cfg.lookupSample/5), 1},
-	} {
-		lookup := res.add(&op{Name: pass.name})
-		wall := parallel(pass.n, pass.parallel, func(int) {
-			i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
-			timed(lookup, func() error {
-				var list listResponse
-				if err := sc.do(ctx, http.MethodGet, lookupPath(userName(i)), nil, http.StatusOK, &list); err != nil {
-					return err
-				}
-				if list.TotalResults != 1 {
-					return fmt.Errorf("lookup of %s found %d", userName(i), list.TotalResults)
-				}
-				return nil
-			})
+// createUsers looks up, then creates, the users numbered from to from+n-1, as Entra ID
+// provisions each user it has not matched, and returns their SCIM ids.
+func createUsers(ctx context.Context, cfg config, sc *scimClient, lookup, create *op, from, n int, label string, out io.Writer) ([]string, time.Duration) {
+	ids := make([]string, n)
+	wall := parallelReporting(out, label, n, cfg.concurrency, func(k int) {
+		i := from + k
+		var list listResponse
+		timed(lookup, func() error { return sc.do(ctx, http.MethodGet, lookupPath(userName(i)), nil, http.StatusOK, &list) })
+		var created struct {
+			ID string `json:"id"`
+		}
+		timed(create, func() error {
+			return sc.do(ctx, http.MethodPost, "/Users", map[string]any{
+				"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+				"userName": userName(i), "externalId": fmt.Sprintf("ext-%07d", i), "active": true,
+				"displayName": fmt.Sprintf("Load Test %d", i),
+				"name":        map[string]string{"givenName": "Load", "familyName": fmt.Sprintf("Test %d", i)},
+				"emails":      []map[string]any{{"value": userName(i), "type": "work", "primary": true}},
+				"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]string{"department": "Load"},
+			}, http.StatusCreated, &created)
 		})
-		lookup.finish(wall)
-		fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", pass.n, pass.parallel, wall.Round(time.Millisecond))
-	}
+		ids[k] = created.ID
+	})
+	lookup.finish(wall)
+	create.finish(wall)
+	return ids, wall
 }

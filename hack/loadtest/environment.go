@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,6 +33,7 @@ const (
 // environment is a local control plane with the manager binary running against it.
 type environment struct {
 	env        *envtest.Environment
+	client     client.Client
 	dir        string
 	kubeconfig string
 	tenantURL  string
@@ -101,15 +103,14 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 		return e, err
 	}
 
-	c, err := client.New(restCfg, client.Options{Scheme: manager.Scheme()})
-	if err != nil {
+	if e.client, err = client.New(restCfg, client.Options{Scheme: manager.Scheme()}); err != nil {
 		return e, err
 	}
 	e.token = "scimop_loadtest-token-0000000000000000000"
 	tenant := testenv.Tenant(tenantNamespace, tenantName)
 	for _, o := range []client.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenantNamespace}},
 		token.NewSecret(tenantNamespace, tenantName+"-token", tenantName, e.token), tenant} {
-		if err := c.Create(ctx, o); err != nil {
+		if err := e.client.Create(ctx, o); err != nil {
 			return e, err
 		}
 	}
@@ -153,12 +154,13 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	return m
 }
 
-// startManager starts bin with the manager's arguments and waits until it is ready. It
-// returns the process also when it did not get ready, for the caller to stop.
-func (e *environment) startManager(bin string, readyTimeout time.Duration) (*testenv.Process, restartFigures, error) {
+// startManager starts bin with the manager's arguments, and extra ones, and waits until
+// it is ready. It returns the process also when it did not get ready, for the caller
+// to stop.
+func (e *environment) startManager(bin string, readyTimeout time.Duration, extra ...string) (*testenv.Process, restartFigures, error) {
 	apiServerBefore := e.apiServerCPU()
 	start := time.Now()
-	p, err := testenv.StartProcessWithEnv(bin, e.managerArgs, e.managerEnv, e.kubeconfig, e.dir)
+	p, err := testenv.StartProcessWithEnv(bin, append(slices.Clip(e.managerArgs), extra...), e.managerEnv, e.kubeconfig, e.dir)
 	if err != nil {
 		return nil, restartFigures{}, err
 	}

@@ -1,7 +1,9 @@
 // Command loadtest replays an Entra ID-like provisioning cycle against a SCIM tenant and
 // measures it against two baselines taken in the same run: the API server's own write
 // ceiling (the same ScimUsers written straight with a controller-runtime client) and
-// the HTTP floor (a bare net/http handler answering a lookup-sized body).
+// the HTTP floor (a bare net/http handler answering with a lookup's response, measured
+// in blocks alternating with the lookups). With --embedded it also creates users on a
+// replica that runs no controllers, to tell the SCIM server's cost from theirs.
 //
 // With --embedded it starts everything itself: a local control plane (the envtest
 // binaries `make k8s-binaries` provides), the manager binary as a process of its own
@@ -39,6 +41,7 @@ type config struct {
 	skipIncremental     bool
 	measureRestart      bool
 	lookupSample        int
+	followerUsers       int
 	requestTimeout      time.Duration
 	managerReadyTimeout time.Duration
 	settleTimeout       time.Duration
@@ -64,6 +67,7 @@ func main() {
 	flag.StringVar(&cfg.managerMemoryLimit, "manager-memory-limit", "", "With --embedded: run the manager as under a container memory limit (e.g. 1Gi, the chart's default): the runtime aims at 90% of it, as the chart's pod does.")
 	flag.BoolVar(&cfg.measureRestart, "restart", true, "With --embedded: restart the manager over what the cycle provisioned and time it until ready.")
 	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
+	flag.IntVar(&cfg.followerUsers, "follower-users", 10000, "With --embedded: users then created on a replica that is not the leader (no controllers), compared with the ceiling too; at most --users, 0 skips.")
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
 	flag.DurationVar(&cfg.settleTimeout, "settle-timeout", 30*time.Minute, "With --embedded: how long the controllers may take to catch up after the cycles.")
 	flag.DurationVar(&cfg.managerReadyTimeout, "ready-timeout", 10*time.Minute, "With --embedded: how long the manager may take to be ready.")
@@ -129,8 +133,14 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		if len(cfg.compareRestarts) > 0 {
 			res.Manager.RestartComparison = env.compareRestarts(cfg.compareRestarts, cfg.compareRounds, cfg.managerReadyTimeout, out)
 		}
+		// After the restarts, which it would add users to reconcile to.
+		if n := min(cfg.followerUsers, cfg.users); n > 0 {
+			if err := env.createOnFollower(ctx, cfg, sc, n, res, out); err != nil {
+				return err
+			}
+		}
 	}
-	if err := baselines(ctx, cfg, res, out); err != nil {
+	if err := writeCeiling(ctx, cfg, res, out); err != nil {
 		return err
 	}
 	res.print(out)

@@ -159,6 +159,8 @@ type results struct {
 	Ops    []*op        `json:"operations"`
 	// CreateCeilingRatio is SCIM create throughput over direct API-server writes.
 	CreateCeilingRatio float64 `json:"createCeilingRatio"`
+	// FollowerCreateCeilingRatio is the same on a replica without the controllers.
+	FollowerCreateCeilingRatio float64 `json:"followerCreateCeilingRatio,omitempty"`
 	// LookupFloorRatio is lookup throughput over a bare HTTP handler's.
 	LookupFloorRatio float64         `json:"lookupFloorRatio"`
 	Manager          *managerFigures `json:"manager,omitempty"`
@@ -184,11 +186,14 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, ", manager memory limit %s", r.Config.ManagerMemoryLimit)
 	}
 	fmt.Fprint(w, "\n\n")
-	fmt.Fprintf(w, "%-26s %8s %7s %9s %9s %9s %9s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms")
+	fmt.Fprintf(w, "%-36s %8s %7s %9s %9s %9s %9s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms")
 	for _, o := range r.Ops {
-		fmt.Fprintf(w, "%-26s %8d %7d %9.1f %9.2f %9.2f %9.2f\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis)
+		fmt.Fprintf(w, "%-36s %8d %7d %9.1f %9.2f %9.2f %9.2f\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis)
 	}
 	fmt.Fprintf(w, "\nSCIM create / direct API-server write ceiling: %.2f\n", r.CreateCeilingRatio)
+	if r.FollowerCreateCeilingRatio > 0 {
+		fmt.Fprintf(w, "  the same, on a replica without controllers:  %.2f\n", r.FollowerCreateCeilingRatio)
+	}
 	fmt.Fprintf(w, "userName lookup / bare HTTP floor:             %.2f\n", r.LookupFloorRatio)
 	if m := r.Manager; m != nil {
 		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), caught up %.1fs after the last request, heap in use %.0f MiB, peak RSS %.0f MiB",
