@@ -68,9 +68,6 @@ func runManager(args []string) int {
 	var kubeAPIBurst int
 	fs.Float64Var(&kubeAPIQPS, "kube-api-qps", 0, "Requests per second to the Kubernetes API server; 0 leaves the client unlimited and the API server's priority and fairness in charge.")
 	fs.IntVar(&kubeAPIBurst, "kube-api-burst", 0, "Burst of requests to the Kubernetes API server with --kube-api-qps (default twice the QPS).")
-	var kubeAPICompression bool
-	fs.BoolVar(&kubeAPICompression, "kube-api-compression", false, "Ask the Kubernetes API server to gzip large responses. It saves bandwidth to a distant API server and costs "+
-		"both sides CPU, most at start, when every identity is listed; in a cluster the control plane's own components run without it.")
 	var shutdownDelay time.Duration
 	fs.DurationVar(&shutdownDelay, "shutdown-delay", 5*time.Second, "How long the manager goes on serving, not ready, after SIGTERM before it stops accepting "+
 		"connections, so that Services and Ingress controllers stop sending it any first (then in-flight SCIM requests get up to 25s).")
@@ -98,9 +95,6 @@ func runManager(args []string) int {
 			cfg.Burst = int(2 * kubeAPIQPS)
 		}
 	}
-	// Compression costs the API server more CPU than the network it saves in a cluster
-	// (kube-controller-manager and kube-scheduler turn it off the same way).
-	cfg.DisableCompression = !kubeAPICompression
 	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {
 		log.Error(err, "Failed to set up the manager")

@@ -84,7 +84,7 @@ func TestRenderedDeployment(t *testing.T) {
 	for _, want := range []string{"--leader-elect", "--external-url=https://scim.example.com",
 		"--scim-tls-cert-file=/etc/scim-operator/tls/tls.crt", "--metrics-secure=true", "--enable-http2",
 		"--scim-trusted-proxies=10.244.0.0/16,fd00:10:244::/56", "--scim-failed-auth-per-second=1",
-		"--kube-api-qps=100", "--kube-api-burst=200", "--kube-api-compression"} {
+		"--kube-api-qps=100", "--kube-api-burst=200"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("manager args %q lack %s", args, want)
 		}
