@@ -44,6 +44,10 @@ func (groupCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality)
 	return nil, "", false
 }
 
+func (groupCodec) keyIndexes(lk *index.Lookups) []*index.Keys {
+	return []*index.Keys{lk.GroupDisplayName, lk.GroupExternalID}
+}
+
 func (c groupCodec) equalityNames(ctx context.Context, t Tenant, eq filter.Equality) ([]string, bool, error) {
 	if eq.Attribute != "members.value" {
 		return nil, false, nil

@@ -167,6 +167,8 @@ type codec[T client.Object] interface {
 	newList() client.ObjectList
 	// equalityIndex maps a filter equality to an index and its key, when there is one.
 	equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (ix *index.Keys, key string, ok bool)
+	// keyIndexes are every index equalityIndex and uniqueIndex answer from.
+	keyIndexes(*index.Lookups) []*index.Keys
 	// equalityNames answers a filter equality from the member index: the names of
 	// the objects that may match.
 	equalityNames(ctx context.Context, t Tenant, eq filter.Equality) (names []string, ok bool, err error)
@@ -386,17 +388,19 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 	return nil, c.conflict(unique)
 }
 
-// lookup returns the objects that ix says have key, as the cache has them now.
+// lookup returns the objects that have key, as ix last took them in once it holds this
+// server's writes (its deletes it is told of). Like list, it does not copy them:
+// callers only read them.
 func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key string) ([]T, error) {
 	if err := awaitOwnWrites(ctx, ix, c.writes); err != nil {
 		return nil, err
 	}
-	objs, err := c.named(ctx, t, ix.Names(t.Namespace, key))
-	if err != nil {
-		return nil, err
+	objs := ix.Objects(t.Namespace, key)
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		out[i] = o.(T)
 	}
-	// The index may not have taken in a change the cache already has.
-	return slices.DeleteFunc(objs, func(o T) bool { return !ix.Holds(o, key) }), nil
+	return out, nil
 }
 
 // named reads the named objects from the cache, skipping those gone meanwhile. Like
@@ -545,6 +549,11 @@ func (c *collection[T]) Delete(ctx context.Context, t Tenant, id, ifMatch string
 		switch {
 		case err == nil:
 			c.writes.note(obj)
+			if !t.RetainDeleted {
+				for _, ix := range c.codec.keyIndexes(c.store.Lookups) {
+					ix.Deleted(obj)
+				}
+			}
 			return &Resource{ID: id, Object: obj}, nil
 		case apierrors.IsNotFound(err):
 			return nil, notFound(c.codec.resource().Name, id)

@@ -45,6 +45,10 @@ func (userCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) 
 	return nil, "", false
 }
 
+func (userCodec) keyIndexes(lk *index.Lookups) []*index.Keys {
+	return []*index.Keys{lk.UserName, lk.UserExternalID}
+}
+
 func (userCodec) newList() client.ObjectList { return &identityv1alpha1.ScimUserList{} }
 
 // userSpecNotRendered are the spec fields that are not core attributes: what only
