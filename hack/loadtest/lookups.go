@@ -31,28 +31,34 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *result
 	}
 	lookup := res.add(&op{Name: fmt.Sprintf("user lookup (of %d)", cfg.users)})
 	alone := res.add(&op{Name: "  the same, one at a time"})
+	var floor *op
+	var bare *scimClient
 	var body []byte
 	if err := sc.do(ctx, http.MethodGet, lookupPath(userName(0)), nil, http.StatusOK, &body); err != nil {
 		fmt.Fprintf(out, "lookup of %s: %v; no HTTP floor\n", userName(0), err)
-		lookup.finish(parallel(cfg.lookupSample, cfg.concurrency, lookUpAny(lookup)))
 	} else {
-		floor := res.add(&op{Name: "bare HTTP handler (the floor)"})
-		srv, bare := floorServer(cfg, body)
+		floor = res.add(&op{Name: "bare HTTP handler (the floor)"})
+		var srv *httptest.Server
+		srv, bare = floorServer(sc, body)
 		defer srv.Close()
-		var lookupWall, floorWall time.Duration
-		for b := range floorBlocks {
-			n := cfg.lookupSample/floorBlocks + btoi(b < cfg.lookupSample%floorBlocks)
+	}
+	var lookupWall, floorWall time.Duration
+	for b := range floorBlocks {
+		n := cfg.lookupSample*(b+1)/floorBlocks - cfg.lookupSample*b/floorBlocks
+		if floor != nil {
 			floorWall += parallel(n, cfg.concurrency, func(int) { timed(floor, func() error { return lookUpOne(ctx, bare, "/") }) })
-			lookupWall += parallel(n, cfg.concurrency, lookUpAny(lookup))
 		}
-		lookup.finish(lookupWall)
+		lookupWall += parallel(n, cfg.concurrency, lookUpAny(lookup))
+	}
+	lookup.finish(lookupWall)
+	fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", cfg.lookupSample, cfg.concurrency, lookupWall.Round(time.Millisecond))
+	if floor != nil {
 		floor.finish(floorWall)
 		if floor.PerSecond > 0 {
 			res.LookupFloorRatio = lookup.PerSecond / floor.PerSecond
 		}
 		fmt.Fprintf(out, "HTTP floor: %d requests answered with %d bytes in %s\n", cfg.lookupSample, len(body), floorWall.Round(time.Millisecond))
 	}
-	fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", cfg.lookupSample, cfg.concurrency, time.Duration(lookup.Seconds*float64(time.Second)).Round(time.Millisecond))
 
 	n := max(1, cfg.lookupSample/5)
 	wall := parallel(n, 1, lookUpAny(alone))
@@ -61,13 +67,13 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *result
 }
 
 // floorServer is a bare handler answering every request with body, and a client of
-// it like the lookups' own.
-func floorServer(cfg config, body []byte) (*httptest.Server, *scimClient) {
+// it through the lookups' own HTTP client.
+func floorServer(sc *scimClient, body []byte) (*httptest.Server, *scimClient) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/scim+json")
 		_, _ = w.Write(body)
 	}))
-	return srv, &scimClient{base: srv.URL, token: "x", http: newSCIMClient(cfg).http}
+	return srv, &scimClient{base: srv.URL, token: "x", http: sc.http}
 }
 
 // lookUpOne reads a lookup's ListResponse, which must hold one user.
@@ -80,11 +86,4 @@ func lookUpOne(ctx context.Context, sc *scimClient, path string) error {
 		return fmt.Errorf("GET %s found %d", path, list.TotalResults)
 	}
 	return nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -63,8 +63,7 @@ func TestALookupAfterADeleteDoesNotFindIt(t *testing.T) {
 	if _, err := st.Users().Delete(ctx, tenant, user.Name, ""); err != nil {
 		t.Fatal(err)
 	}
-	for _, attribute := range []string{"userName", "externalId"} {
-		value := map[string]string{"userName": "bjensen@example.com", "externalId": "bjensen"}[attribute]
+	for attribute, value := range map[string]string{"userName": "bjensen@example.com", "externalId": "bjensen"} {
 		if n := found(attribute, value); n != 0 {
 			t.Errorf("right after the delete a lookup by %s finds %d", attribute, n)
 		}
