@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
@@ -97,26 +98,27 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, req *request, col
 func (s *Server) update(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection, id string,
 	change func(map[string]any) (map[string]any, error), status int) {
 	res := coll.Resource()
-	var wasActive bool
-	updated, changed, err := coll.Update(r.Context(), req.tenant, id, r.Header.Get("If-Match"), func(doc map[string]any) (map[string]any, error) {
-		wasActive = isActive(doc)
-		return change(doc)
+	var wasActive, nowActive bool
+	updated, err := coll.Update(r.Context(), req.tenant, id, r.Header.Get("If-Match"), func(doc map[string]any) (map[string]any, error) {
+		changed, err := change(doc)
+		wasActive, nowActive = isActive(doc), isActive(changed)
+		return changed, err
 	})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if changed && res == schema.User {
-		switch nowActive := isActive(updated.Doc); {
+	if updated.Changed && res == schema.User {
+		switch {
 		case wasActive && !nowActive:
-			s.event(updated, ReasonDeactivated, "Deactivate", "Deactivated by the identity provider")
+			s.event(updated.Object, ReasonDeactivated, "Deactivate", "Deactivated by the identity provider")
 			countIdentity(req.tenant, res.Name, "deactivated")
 		case !wasActive && nowActive:
-			s.event(updated, ReasonReactivated, "Reactivate", "Reactivated by the identity provider")
+			s.event(updated.Object, ReasonReactivated, "Reactivate", "Reactivated by the identity provider")
 			countIdentity(req.tenant, res.Name, "reactivated")
 		}
 	}
-	if changed {
+	if updated.Changed {
 		countIdentity(req.tenant, res.Name, "updated")
 	}
 	if status == http.StatusNoContent {
@@ -124,7 +126,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, req *request, co
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s.writeResource(w, r, status, res, updated)
+	rendered, err := updated.Resource()
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.writeResource(w, r, status, res, rendered)
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection, id string) {
@@ -133,7 +140,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request, co
 		writeError(w, r, err)
 		return
 	}
-	s.event(deleted, ReasonDeleted, "Delete", "Deleted by the identity provider")
+	s.event(deleted.Object, ReasonDeleted, "Delete", "Deleted by the identity provider")
 	countIdentity(req.tenant, coll.Resource().Name, "deleted")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -146,11 +153,11 @@ func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status in
 	writeJSON(w, status, doc)
 }
 
-func (s *Server) event(res *store.Resource, reason, action, message string) {
-	if s.recorder == nil || res.Object == nil {
+func (s *Server) event(obj client.Object, reason, action, message string) {
+	if s.recorder == nil || obj == nil {
 		return
 	}
-	s.recorder.Eventf(res.Object, nil, corev1.EventTypeNormal, reason, action, message)
+	s.recorder.Eventf(obj, nil, corev1.EventTypeNormal, reason, action, message)
 }
 
 func isActive(doc map[string]any) bool {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,7 +85,10 @@ func setup() (http.Handler, error) {
 	if err := lookups.Register(ctx, informers); err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme(), Cache: &client.CacheOptions{Reader: informers}})
+	// Reading its own writes, as the manager's SCIM client does (manager.NewSCIMClient):
+	// a PATCH after a PATCH reads what the first wrote.
+	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme(),
+		Cache: &client.CacheOptions{Reader: informers, EnableReadYourWritesConsistency: ptr.To(true)}})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,8 @@ func setup() (http.Handler, error) {
 			group.Spec.Members = append(group.Spec.Members, identityv1alpha1.GroupMember{Value: name})
 		}
 	}
-	objs = append(objs, group)
+	objs = append(objs, group, &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "filled-group"},
+		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: tenant}, DisplayName: "Filled"}})
 	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
 			return nil, err
@@ -155,3 +160,29 @@ func BenchmarkGetGroup1000Members(b *testing.B) { get(b, server(b), "/Groups/big
 
 // BenchmarkListUsers100 is a ListResponse page of 100 users.
 func BenchmarkListUsers100(b *testing.B) { get(b, server(b), "/Users?startIndex=1&count=100") }
+
+// BenchmarkFillGroup1000 is a group filled with 1,000 members by one PATCH, as Entra ID
+// sends them, then emptied by another; both are written to the API server.
+func BenchmarkFillGroup1000(b *testing.B) {
+	h := server(b)
+	var members []string
+	for i := range 1000 {
+		members = append(members, fmt.Sprintf(`{"value": "user-%05d"}`, i))
+	}
+	list := strings.Join(members, ",")
+	add := `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Add", "path": "members", "value": [` + list + `]}]}`
+	remove := `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Remove", "path": "members", "value": [` + list + `]}]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, body := range []string{add, remove} {
+			req := httptest.NewRequest(http.MethodPatch, "/scim/"+namespace+"/"+tenant+"/v2/Groups/filled-group", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			req.Header.Set("Content-Type", "application/scim+json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusNoContent {
+				b.Fatalf("PATCH: %d %s", rec.Code, rec.Body.String())
+			}
+		}
+	}
+}

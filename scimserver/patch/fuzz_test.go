@@ -20,6 +20,7 @@ func FuzzApply(f *testing.F) {
 		`[{"op":"add","path":"manager","value":[{"$ref":"x","value":"m"}]}]`,
 		`[{"op":"add","path":"roles","value":[{"value":"{\"id\":\"1\",\"value\":\"Admin\"}"}]}]`,
 		`[{"op":"remove","path":"name.familyName"}]`, `[{"op":"add","path":"phoneNumbers[type eq \"mobile\"].value","value":"1"}]`,
+		`[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"B"},{"op":"add","path":"manager.value","value":"m2"}]`,
 	} {
 		f.Add(s)
 	}
@@ -29,7 +30,8 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		doc := map[string]any{"userName": "a", "active": true, "name": map[string]any{"givenName": "A"},
-			"emails": []any{map[string]any{"value": "a@example.com", "type": "work", "primary": true}}}
+			"emails":                 []any{map[string]any{"value": "a@example.com", "type": "work", "primary": true}},
+			schema.EnterpriseUserURN: map[string]any{"department": "A", "manager": map[string]any{"value": "m1"}}}
 		before := deepCopy(doc)
 		out, err := Apply(schema.User, doc, ops)
 		if !reflect.DeepEqual(doc, before) {

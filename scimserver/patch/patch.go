@@ -7,6 +7,7 @@ package patch
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -34,11 +35,16 @@ type Operation struct {
 
 // Apply returns a copy of doc with the operations applied in order; doc itself is
 // never modified, so an error leaves the stored resource as it was.
+//
+// The copy shares doc's attribute values: every operation replaces the value it
+// changes with a new one and never writes into a value it read. Only the objects that
+// schema.Set writes into, the document and its extensions, are copied. A deep copy
+// of a group of 1,000 members was 1,000 maps per request.
 func Apply(res *schema.Resource, doc map[string]any, ops []Operation) (map[string]any, error) {
 	if len(ops) > MaxOperations {
 		return nil, scimerr.BadRequest(scimerr.TooMany, "more than %d operations", MaxOperations)
 	}
-	out := deepCopy(doc).(map[string]any)
+	out := copyForWrite(doc)
 	for i, op := range ops {
 		if err := apply(res, out, op); err != nil {
 			if e, ok := scimerr.As(err); ok {
@@ -169,9 +175,10 @@ func remove(doc map[string]any, top schema.Path, value any) error {
 	if err != nil || !present {
 		return err
 	}
+	removed := newElementSet(v.([]any))
 	var kept []any
 	for _, el := range asSlice(schema.Get(doc, top)) {
-		if !containsElement(v.([]any), el) {
+		if removed.indexOf(el) < 0 {
 			kept = append(kept, el)
 		}
 	}
@@ -338,8 +345,9 @@ func dropEmpty(s []any) []any {
 // twice is one member, its display refreshed).
 func appendUnique(current, add []any) []any {
 	out := append([]any(nil), current...)
+	present := newElementSet(out)
 	for _, v := range add {
-		if i := indexOf(out, v); i >= 0 {
+		if i := present.indexOf(v); i >= 0 {
 			if m, ok := out[i].(map[string]any); ok {
 				merged := deepCopy(m).(map[string]any)
 				for k, sv := range v.(map[string]any) {
@@ -349,24 +357,51 @@ func appendUnique(current, add []any) []any {
 			}
 			continue
 		}
+		present.add(v, len(out))
 		out = append(out, v)
 	}
 	return out
 }
 
-func containsElement(list []any, el any) bool { return indexOf(list, el) >= 0 }
+// elementSet finds elements of a multi-valued attribute: by their value
+// sub-attribute when they have one, in one map lookup (a group's members are
+// thousands, and a request adds or removes as many), else by deep equality.
+type elementSet struct {
+	byValue map[string]int
+	others  []any
+	at      []int
+}
 
-func indexOf(list []any, el any) int {
-	key, hasKey := valueKey(el)
-	for i, candidate := range list {
-		if k, ok := valueKey(candidate); hasKey && ok {
-			if k == key {
-				return i
-			}
-			continue
+func newElementSet(list []any) *elementSet {
+	s := &elementSet{byValue: make(map[string]int, len(list))}
+	for i, el := range list {
+		s.add(el, i)
+	}
+	return s
+}
+
+// add notes el at index i; the first of equal elements is the one found.
+func (s *elementSet) add(el any, i int) {
+	if key, ok := valueKey(el); ok {
+		if _, seen := s.byValue[key]; !seen {
+			s.byValue[key] = i
 		}
-		if reflect.DeepEqual(candidate, el) {
+		return
+	}
+	s.others, s.at = append(s.others, el), append(s.at, i)
+}
+
+// indexOf is the index of the element equal to el, or -1.
+func (s *elementSet) indexOf(el any) int {
+	if key, ok := valueKey(el); ok {
+		if i, found := s.byValue[key]; found {
 			return i
+		}
+		return -1
+	}
+	for j, other := range s.others {
+		if reflect.DeepEqual(other, el) {
+			return s.at[j]
 		}
 	}
 	return -1
@@ -384,6 +419,19 @@ func valueKey(el any) (string, bool) {
 		return v.String(), true
 	}
 	return "", false
+}
+
+// copyForWrite copies what schema.Set writes into: the document and the objects in
+// it (an extension's attributes are set in its object).
+func copyForWrite(doc map[string]any) map[string]any {
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		if obj, ok := v.(map[string]any); ok {
+			v = maps.Clone(obj)
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func deepCopy(v any) any {

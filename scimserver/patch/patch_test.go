@@ -105,6 +105,17 @@ func TestApply(t *testing.T) {
 			`{"userName":"a","urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User":{"CustomAttribute":"x"}}`},
 		{"unknown attribute in a path-less value is ignored", schema.User, `{"userName":"a"}`, `[{"op":"add","value":{"adreses":"x","nickName":"n"}}]`, `{"userName":"a","nickName":"n"}`},
 		{"password is accepted and not kept", schema.User, `{"userName":"a"}`, `[{"op":"replace","value":{"password":"hunter2"}}]`, `{"userName":"a"}`},
+		{"a change in an extension leaves the stored extension as it was", schema.User,
+			`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"A","manager":{"value":"m1"}}}`,
+			`[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"B"},{"op":"add","path":"manager","value":{"value":"m2"}}]`,
+			`{"userName":"a","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"B","manager":{"value":"m2"}}}`},
+		{"a member named twice in one add is one member", schema.Group, `{"displayName":"g"}`,
+			`[{"op":"add","path":"members","value":[{"value":"u9"},{"value":"u9","display":"Nine"}]}]`, `{"displayName":"g","members":[{"value":"u9","display":"Nine"}]}`},
+		{"an element without a value already there is not added again", schema.User, `{"userName":"a","addresses":[{"type":"work","locality":"Oslo"}]}`,
+			`[{"op":"add","path":"addresses","value":[{"type":"work","locality":"Oslo"},{"type":"home","locality":"Bergen"}]}]`,
+			`{"userName":"a","addresses":[{"type":"work","locality":"Oslo"},{"type":"home","locality":"Bergen"}]}`},
+		{"remove with a list of elements without a value", schema.User, `{"userName":"a","addresses":[{"type":"work","locality":"Oslo"},{"type":"home","locality":"Bergen"}]}`,
+			`[{"op":"remove","path":"addresses","value":[{"type":"home","locality":"Bergen"}]}]`, `{"userName":"a","addresses":[{"type":"work","locality":"Oslo"}]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := decode(t, tc.before)

@@ -238,25 +238,25 @@ func coerceSingle(a *Attribute, v any) (any, bool, error) {
 	case Integer:
 		if n, ok := v.(json.Number); ok {
 			if _, err := n.Int64(); err == nil {
-				return n, true, nil
+				return v, true, nil
 			}
 		}
 	case Decimal:
 		if n, ok := v.(json.Number); ok {
 			if _, err := n.Float64(); err == nil {
-				return n, true, nil
+				return v, true, nil
 			}
 		}
 	case DateTime:
 		if s, ok := v.(string); ok {
 			if _, err := ParseDateTime(s); err == nil {
-				return s, true, nil
+				return v, true, nil
 			}
 		}
 	default: // string, reference, binary
 		switch s := v.(type) {
 		case string:
-			return s, true, nil
+			return v, true, nil // v as it came: no new interface value to allocate
 		case json.Number:
 			// Identifiers such as employeeNumber come as JSON numbers from some clients.
 			return s.String(), true, nil
@@ -279,6 +279,9 @@ func coerceComplex(a *Attribute, v any) (any, bool, error) {
 		in = map[string]any{"value": c}
 	default:
 		return nil, false, scimerr.BadRequest(scimerr.InvalidValue, "attribute %q must be an object, got %s", a.Name, describe(v))
+	}
+	if out, ok := alreadyCanonical(a, in); ok {
+		return out, len(out) > 0, nil
 	}
 	// Sub-attribute names are matched case-insensitively before anything reads them.
 	canonical := make(map[string]any, len(in))
@@ -313,6 +316,36 @@ func coerceComplex(a *Attribute, v any) (any, bool, error) {
 		return nil, false, nil
 	}
 	return out, true, nil
+}
+
+// alreadyCanonical returns in itself when coercing it would make an equal copy, as
+// for the members an identity provider adds by the thousand ({"value": id}): every
+// key a writable sub-attribute's own name, every value already in canonical form, no
+// encoded value to unwrap. The caller owns in (it was decoded for this request).
+func alreadyCanonical(a *Attribute, in map[string]any) (map[string]any, bool) {
+	if s, ok := in["value"].(string); ok && strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return nil, false
+	}
+	for k, v := range in {
+		sub := a.Sub(k)
+		if sub == nil || sub.Name != k || sub.Mutability == ReadOnly {
+			return nil, false
+		}
+		c, present, err := coerceSingle(sub, v)
+		if err != nil || !present || !sameScalar(c, v) {
+			return nil, false
+		}
+	}
+	return in, true
+}
+
+// sameScalar reports whether coercing v gave v back.
+func sameScalar(coerced, v any) bool {
+	switch c := coerced.(type) {
+	case string, bool, json.Number:
+		return c == v
+	}
+	return false
 }
 
 // decodeEncodedValue unwraps Entra ID's app role assignments, whose value is the JSON

@@ -145,7 +145,7 @@ type Collection interface {
 	Get(ctx context.Context, t Tenant, id string) (*Resource, error)
 	List(ctx context.Context, t Tenant, eqs []filter.Equality) ([]*Item, error)
 	Create(ctx context.Context, t Tenant, doc map[string]any) (*Resource, error)
-	Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Resource, bool, error)
+	Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Updated, error)
 	Delete(ctx context.Context, t Tenant, id, ifMatch string) (*Resource, error)
 }
 
@@ -469,54 +469,68 @@ func (c *collection[T]) conflict(value string) error {
 // Update changes a resource through change, retrying from a fresh read when another
 // writer got there first, so that concurrent PATCHes of one group all land. changed
 // is false when the change left the resource as it was (nothing is written).
-func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Resource, bool, error) {
+func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Updated, error) {
 	fresh := false
 	for attempt := range maxUpdateAttempts {
 		obj, err := c.get(ctx, t, id, fresh)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if ifMatch != "" && !ETagMatches(ifMatch, Version(obj)) {
-			return nil, false, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
+			return nil, scimerr.New(http.StatusPreconditionFailed, "the resource has changed: version is %s", Version(obj))
 		}
 		current, err := c.rendered(ctx, t, obj)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		doc, err := change(current.Doc)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if err := c.codec.resource().CheckRequired(doc); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		updated := obj.DeepCopyObject().(T)
 		if err := c.codec.apply(doc, updated); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if c.codec.specEqual(obj, updated) {
-			return current, false, nil
+			return &Updated{Version: current.Version, Object: obj, render: func() (*Resource, error) { return current, nil }}, nil
 		}
 		if newValue := c.codec.uniqueValue(updated); !strings.EqualFold(newValue, c.codec.uniqueValue(obj)) {
 			if err := c.checkUnique(ctx, t, newValue, id); err != nil {
-				return nil, false, err
+				return nil, err
 			}
 		}
 		stampModified(updated)
 		err = c.store.Client.Update(ctx, updated)
 		if err == nil {
 			c.writes.note(updated)
-			r, err := c.rendered(ctx, t, updated)
-			return r, true, err
+			return &Updated{Version: Version(updated), Object: updated, Changed: true,
+				render: func() (*Resource, error) { return c.rendered(ctx, t, updated) }}, nil
 		}
 		if !apierrors.IsConflict(err) {
-			return nil, false, writeError(err)
+			return nil, writeError(err)
 		}
 		fresh = true
 		backoff(ctx, attempt)
 	}
-	return nil, false, scimerr.New(http.StatusServiceUnavailable, "too many concurrent changes to %s; retry", id)
+	return nil, scimerr.New(http.StatusServiceUnavailable, "too many concurrent changes to %s; retry", id)
 }
+
+// Updated is what an Update wrote, rendered only when asked: a PATCH answered with
+// 204 renders nothing, where a group's rendering is a map per member.
+type Updated struct {
+	Version string
+	Object  client.Object
+	// Changed is false when the change left the resource as it was, and nothing was
+	// written.
+	Changed bool
+	render  func() (*Resource, error)
+}
+
+// Resource renders what was written.
+func (u *Updated) Resource() (*Resource, error) { return u.render() }
 
 // Delete removes a resource; it returns what was deleted, for the caller's event.
 // With If-Match, the delete is conditional on the version the client saw; a
