@@ -78,7 +78,9 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	before := group.DeepCopy()
+	// The status is all that is compared: a copy of the whole group is a copy of its
+	// members.
+	before := &identityv1alpha1.ScimGroup{Status: *group.Status.DeepCopy()}
 
 	resolved, err := r.resolveMembers(ctx, group)
 	if err != nil {
@@ -158,10 +160,14 @@ func (r *ScimGroupReconciler) applyTeam(ctx context.Context, tenant *identityv1a
 func (r *ScimGroupReconciler) resolveMembers(ctx context.Context, group *identityv1alpha1.ScimGroup) (condition, error) {
 	var unresolved []string
 	count := int32(0)
+	// Read into the same two objects: without a deep copy a read is a shallow copy of
+	// the cached object, and a new one per member was a thousand users per reconcile
+	// of a group of a thousand, all garbage at once.
+	user, nested := &identityv1alpha1.ScimUser{}, &identityv1alpha1.ScimGroup{}
 	for _, m := range group.Spec.Members {
-		var obj client.Object = &identityv1alpha1.ScimUser{}
+		var obj client.Object = user
 		if m.Type == identityv1alpha1.MemberGroup {
-			obj = &identityv1alpha1.ScimGroup{}
+			obj = nested
 		}
 		err := r.Get(ctx, types.NamespacedName{Namespace: group.Namespace, Name: m.Value}, obj, client.UnsafeDisableDeepCopy)
 		switch {
