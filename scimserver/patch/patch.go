@@ -37,9 +37,9 @@ type Operation struct {
 // never modified, so an error leaves the stored resource as it was.
 //
 // The copy shares doc's attribute values: every operation replaces the value it
-// changes with a new one and never writes into a value it read. Only the objects that
-// schema.Set writes into, the document and its extensions, are copied. A deep copy
-// of a group of 1,000 members was 1,000 maps per request.
+// changes with a new one and never writes into a value it read. Only what schema.Set
+// writes into, the document and the objects in it (extensions), is copied; a deep
+// copy of a group of 1,000 members was 1,000 maps per request.
 func Apply(res *schema.Resource, doc map[string]any, ops []Operation) (map[string]any, error) {
 	if len(ops) > MaxOperations {
 		return nil, scimerr.BadRequest(scimerr.TooMany, "more than %d operations", MaxOperations)

@@ -323,7 +323,7 @@ func coerceComplex(a *Attribute, v any) (any, bool, error) {
 // key a writable sub-attribute's own name, every value already in canonical form, no
 // encoded value to unwrap. The caller owns in (it was decoded for this request).
 func alreadyCanonical(a *Attribute, in map[string]any) (map[string]any, bool) {
-	if s, ok := in["value"].(string); ok && strings.HasPrefix(strings.TrimSpace(s), "{") {
+	if _, encoded := encodedValue(in); encoded {
 		return nil, false
 	}
 	for k, v := range in {
@@ -351,8 +351,8 @@ func sameScalar(coerced, v any) bool {
 // decodeEncodedValue unwraps Entra ID's app role assignments, whose value is the JSON
 // of the whole role ({"value":"{\"id\":…,\"value\":\"Admin\",…}"}).
 func decodeEncodedValue(in map[string]any) map[string]any {
-	s, ok := in["value"].(string)
-	if !ok || !strings.HasPrefix(strings.TrimSpace(s), "{") {
+	s, encoded := encodedValue(in)
+	if !encoded {
 		return in
 	}
 	var inner map[string]any
@@ -378,6 +378,12 @@ func decodeEncodedValue(in map[string]any) map[string]any {
 		out["value"] = fmt.Sprint(out["value"])
 	}
 	return out
+}
+
+// encodedValue returns in's value when it may be the JSON of an app role assignment.
+func encodedValue(in map[string]any) (string, bool) {
+	s, ok := in["value"].(string)
+	return s, ok && strings.HasPrefix(strings.TrimSpace(s), "{")
 }
 
 // ParseDateTime parses an xsd:dateTime as SCIM uses it (RFC 3339, fractional
