@@ -44,15 +44,15 @@ func setConditions(conds *[]metav1.Condition, generation int64, outcomes ...cond
 	}
 }
 
-// patchStatusIfChanged writes the status only when it differs from before, so that a
-// reconcile that changes nothing causes no write and therefore no new event. Only the
-// status is read from before.
-func patchStatusIfChanged[T client.Object](ctx context.Context, c client.Client, before, after T, status func(T) any) error {
-	was, is := status(before), status(after)
+// patchStatusIfChanged writes obj's status, now is, only when it differs from was (a
+// copy taken before the reconcile changed it), so that a reconcile that changes
+// nothing causes no write and therefore no new event. Only the status is copied: a
+// copy of a whole group is a copy of its members.
+func patchStatusIfChanged(ctx context.Context, c client.Client, obj client.Object, was, is any) error {
 	if equality.Semantic.DeepEqual(was, is) {
 		return nil
 	}
-	return c.Status().Patch(ctx, after, statusMergePatch{before: was, after: is})
+	return c.Status().Patch(ctx, obj, statusMergePatch{before: was, after: is})
 }
 
 // statusMergePatch is the JSON merge patch from one status to another. client.MergeFrom

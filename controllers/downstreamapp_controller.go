@@ -61,7 +61,7 @@ func (r *DownstreamAppReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			return ctrl.Result{}, err
 		}
 	}
-	before := app.DeepCopy()
+	was := *app.Status.DeepCopy()
 	ready := r.readiness(ctx, app)
 	counts := r.Deliveries.state.counts(req.NamespacedName)
 	for state, n := range map[string]int32{"synced": counts.synced, "pending": counts.pending, "failed": counts.failed} {
@@ -85,7 +85,7 @@ func (r *DownstreamAppReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 			fmt.Sprintf("%d pending, %d synced", counts.pending, counts.synced))
 	}
 	setConditions(&app.Status.Conditions, app.Generation, ready, delivered)
-	if err := patchStatusIfChanged(ctx, r.Client, before, app, func(a *identityv1alpha1.DownstreamApp) any { return a.Status }); err != nil {
+	if err := patchStatusIfChanged(ctx, r.Client, app, was, app.Status); err != nil {
 		return ctrl.Result{}, err
 	}
 	if counts.pending > 0 || ready.Status != metav1.ConditionTrue {

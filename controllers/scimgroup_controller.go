@@ -78,9 +78,7 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	// The status is all that is compared: a copy of the whole group is a copy of its
-	// members.
-	before := &identityv1alpha1.ScimGroup{Status: *group.Status.DeepCopy()}
+	was := *group.Status.DeepCopy()
 
 	resolved, err := r.resolveMembers(ctx, group)
 	if err != nil {
@@ -96,7 +94,7 @@ func (r *ScimGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	setConditions(&group.Status.Conditions, group.Generation, resolved, ready)
 	group.Status.ObservedGeneration = group.Generation
-	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, group, func(g *identityv1alpha1.ScimGroup) any { return g.Status })
+	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, group, was, group.Status)
 }
 
 // applyTeam binds the group's subject to its role's ClusterRole in the workspace.

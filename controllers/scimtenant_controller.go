@@ -78,7 +78,7 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err := r.Get(ctx, req.NamespacedName, tenant); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := tenant.DeepCopy()
+	was := *tenant.Status.DeepCopy()
 
 	tenantURL, err := tenant.URL(r.ExternalURL)
 	if err != nil {
@@ -100,10 +100,10 @@ func (r *ScimTenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	ready := summarizeTenant(tenant, tokenCond, configCond)
 	setConditions(&tenant.Status.Conditions, tenant.Generation, tokenCond, ready)
 	tenant.Status.ObservedGeneration = tenant.Generation
-	if ready.Status != metav1.ConditionTrue && !conditionUnchanged(before.Status.Conditions, ready) {
+	if ready.Status != metav1.ConditionTrue && !conditionUnchanged(was.Conditions, ready) {
 		r.Recorder.Eventf(tenant, nil, corev1.EventTypeWarning, ready.Reason, "Reconcile", ready.Message)
 	}
-	if err := patchStatusIfChanged(ctx, r.Client, before, tenant, func(t *identityv1alpha1.ScimTenant) any { return t.Status }); err != nil {
+	if err := patchStatusIfChanged(ctx, r.Client, tenant, was, tenant.Status); err != nil {
 		return ctrl.Result{}, err
 	}
 

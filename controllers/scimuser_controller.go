@@ -81,25 +81,25 @@ func (r *ScimUserReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	if tenant == nil {
 		// Identities outlive configuration: without its tenant a user keeps what it has.
-		before := user.DeepCopy()
+		was := *user.Status.DeepCopy()
 		setConditions(&user.Status.Conditions, user.Generation, suspension(user), conditionFalse(identityv1alpha1.ConditionReady,
 			identityv1alpha1.ReasonTenantNotFound, fmt.Sprintf("ScimTenant %q does not exist", user.Spec.TenantRef.Name)))
 		user.Status.ObservedGeneration = user.Generation
-		return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
+		return ctrl.Result{}, patchStatusIfChanged(ctx, r.Client, user, was, user.Status)
 	}
 	if controllerutil.AddFinalizer(user, identityv1alpha1.FinalizerCleanup) {
 		if err := r.Update(ctx, user); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	before := user.DeepCopy()
+	was := *user.Status.DeepCopy()
 	ready, requeue, err := r.applyAccess(ctx, tenant, user)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	setConditions(&user.Status.Conditions, user.Generation, suspension(user), ready)
 	user.Status.ObservedGeneration = user.Generation
-	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, before, user, func(u *identityv1alpha1.ScimUser) any { return u.Status })
+	return ctrl.Result{RequeueAfter: requeue}, patchStatusIfChanged(ctx, r.Client, user, was, user.Status)
 }
 
 // applyAccess records the user's entitlements and makes its bindings and quota

@@ -368,8 +368,12 @@ func appendUnique(current, add []any) []any {
 // thousands, and a request adds or removes as many), else by deep equality.
 type elementSet struct {
 	byValue map[string]int
-	others  []any
-	at      []int
+	others  []indexed // the elements without a value
+}
+
+type indexed struct {
+	el any
+	at int
 }
 
 func newElementSet(list []any) *elementSet {
@@ -388,7 +392,7 @@ func (s *elementSet) add(el any, i int) {
 		}
 		return
 	}
-	s.others, s.at = append(s.others, el), append(s.at, i)
+	s.others = append(s.others, indexed{el, i})
 }
 
 // indexOf is the index of the element equal to el, or -1.
@@ -399,9 +403,9 @@ func (s *elementSet) indexOf(el any) int {
 		}
 		return -1
 	}
-	for j, other := range s.others {
-		if reflect.DeepEqual(other, el) {
-			return s.at[j]
+	for _, other := range s.others {
+		if reflect.DeepEqual(other.el, el) {
+			return other.at
 		}
 	}
 	return -1

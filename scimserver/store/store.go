@@ -238,10 +238,15 @@ func (c *collection[T]) List(ctx context.Context, t Tenant, eqs []filter.Equalit
 		if !c.visible(t, obj) {
 			continue
 		}
-		out = append(out, &Item{ID: obj.GetName(), Created: obj.GetCreationTimestamp().Time,
-			render: func() (*Resource, error) { return c.rendered(ctx, t, obj) }})
+		out = append(out, c.item(ctx, t, obj))
 	}
 	return out, nil
+}
+
+// item is obj, rendered when asked.
+func (c *collection[T]) item(ctx context.Context, t Tenant, obj T) *Item {
+	return &Item{ID: obj.GetName(), Created: obj.GetCreationTimestamp().Time,
+		render: func() (*Resource, error) { return c.rendered(ctx, t, obj) }}
 }
 
 // Item is a listed resource, rendered only when asked: a page of an unfiltered list
@@ -467,8 +472,7 @@ func (c *collection[T]) conflict(value string) error {
 }
 
 // Update changes a resource through change, retrying from a fresh read when another
-// writer got there first, so that concurrent PATCHes of one group all land. changed
-// is false when the change left the resource as it was (nothing is written).
+// writer got there first, so that concurrent PATCHes of one group all land.
 func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Updated, error) {
 	fresh := false
 	for attempt := range maxUpdateAttempts {
@@ -495,7 +499,7 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 			return nil, err
 		}
 		if c.codec.specEqual(obj, updated) {
-			return &Updated{Version: current.Version, Object: obj, render: func() (*Resource, error) { return current, nil }}, nil
+			return &Updated{Item: &Item{ID: id, Created: obj.GetCreationTimestamp().Time, cached: current}, Version: current.Version, Object: obj}, nil
 		}
 		if newValue := c.codec.uniqueValue(updated); !strings.EqualFold(newValue, c.codec.uniqueValue(obj)) {
 			if err := c.checkUnique(ctx, t, newValue, id); err != nil {
@@ -506,8 +510,7 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 		err = c.store.Client.Update(ctx, updated)
 		if err == nil {
 			c.writes.note(updated)
-			return &Updated{Version: Version(updated), Object: updated, Changed: true,
-				render: func() (*Resource, error) { return c.rendered(ctx, t, updated) }}, nil
+			return &Updated{Item: c.item(ctx, t, updated), Version: Version(updated), Object: updated, Changed: true}, nil
 		}
 		if !apierrors.IsConflict(err) {
 			return nil, writeError(err)
@@ -518,19 +521,16 @@ func (c *collection[T]) Update(ctx context.Context, t Tenant, id, ifMatch string
 	return nil, scimerr.New(http.StatusServiceUnavailable, "too many concurrent changes to %s; retry", id)
 }
 
-// Updated is what an Update wrote, rendered only when asked: a PATCH answered with
-// 204 renders nothing, where a group's rendering is a map per member.
+// Updated is what an Update wrote, rendered only when asked (Item.Resource): a PATCH
+// answered with 204 renders nothing, where a group's rendering is a map per member.
 type Updated struct {
+	*Item
 	Version string
 	Object  client.Object
 	// Changed is false when the change left the resource as it was, and nothing was
 	// written.
 	Changed bool
-	render  func() (*Resource, error)
 }
-
-// Resource renders what was written.
-func (u *Updated) Resource() (*Resource, error) { return u.render() }
 
 // Delete removes a resource; it returns what was deleted, for the caller's event.
 // With If-Match, the delete is conditional on the version the client saw; a
