@@ -104,6 +104,16 @@ func TestUserAccessFollowsItsLifecycle(t *testing.T) {
 		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
 	}, eventually).Should(Succeed())
 
+	// A binding edited by hand is put back as the operator wants it: someone else's
+	// subject goes, the user's comes back.
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "scim-user-alice"}, &rb)).To(Succeed())
+	rb.Subjects[0].Name = "oidc:mallory@example.com"
+	g.Expect(k8sClient.Update(ctx, &rb)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(can(g, "oidc:mallory@example.com", nil, "list", "pods", ns)).To(BeFalse())
+		g.Expect(can(g, subject, nil, "create", "pods", ns)).To(BeTrue())
+	}, eventually).Should(Succeed())
+
 	// A binding of the user's in a namespace that is no longer its workspace (a former
 	// one, say) is a stray: found through the index of bindings, and removed.
 	former := ns + "-former"

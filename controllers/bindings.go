@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -72,7 +71,7 @@ func applyBindings(ctx context.Context, c client.Client, labels map[string]strin
 	wanted := map[types.NamespacedName]bool{}
 	for _, b := range want {
 		wanted[types.NamespacedName{Namespace: b.Namespace, Name: b.Name}] = true
-		action, err := applyBinding(ctx, c, labels, b)
+		action, err := applyBinding(ctx, c, owned.index, labels, b)
 		if err != nil {
 			return done, err
 		}
@@ -112,40 +111,40 @@ func removeBinding(ctx context.Context, reader client.Reader, c client.Client, o
 	return true, nil
 }
 
-func applyBinding(ctx context.Context, c client.Client, labels map[string]string, b binding) (string, error) {
+// applyBinding compares the binding with the digest of the one there (a reconcile
+// reads no RoleBinding: see index.RoleBindings). An update replaces the whole binding,
+// as the operator owns it: what someone else added to it goes too.
+func applyBinding(ctx context.Context, c client.Client, known *index.Bindings, labels map[string]string, b binding) (string, error) {
 	desired := &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: b.Namespace, Name: b.Name, Labels: labels},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.ClusterRole},
 		Subjects:   []rbacv1.Subject{b.Subject},
 	}
-	var current rbacv1.RoleBinding
-	err := c.Get(ctx, client.ObjectKeyFromObject(desired), &current)
+	current, found := known.Digest(client.ObjectKeyFromObject(desired))
 	switch {
-	case apierrors.IsNotFound(err):
-		// Only the operator's own RoleBindings are cached: one that exists but is not
-		// found is someone else's, and is never adopted.
+	case !found:
+		// Only the operator's own RoleBindings are known: one that exists but is not
+		// known is someone else's, and is never adopted (or the operator's own, made
+		// an instant ago, whose digest is on its way: the retry finds it).
 		if err := c.Create(ctx, desired); apierrors.IsAlreadyExists(err) {
 			return "", fmt.Errorf("RoleBinding %s/%s exists and is not managed by scim-operator", b.Namespace, b.Name)
 		} else if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("bound %s %q to ClusterRole %s in %s", b.Subject.Kind, b.Subject.Name, b.ClusterRole, b.Namespace), nil
-	case err != nil:
-		return "", err
-	case current.Labels[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue:
-		// A binding of that name that someone else made is theirs: never adopted.
-		return "", fmt.Errorf("RoleBinding %s/%s exists and is not managed by scim-operator", b.Namespace, b.Name)
 	case current.RoleRef != desired.RoleRef:
-		if err := c.Delete(ctx, &current, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
+		if err := c.Delete(ctx, desired, client.Preconditions{UID: &current.UID}); client.IgnoreNotFound(err) != nil {
 			return "", err
 		}
 		if err := c.Create(ctx, desired); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("rebound %s %q to ClusterRole %s in %s", b.Subject.Kind, b.Subject.Name, b.ClusterRole, b.Namespace), nil
-	case !equality.Semantic.DeepEqual(current.Subjects, desired.Subjects) || !equality.Semantic.DeepEqual(current.Labels, desired.Labels):
-		current.Subjects, current.Labels = desired.Subjects, desired.Labels
-		if err := c.Update(ctx, &current); err != nil {
+	case current.Content != index.ContentOf(desired.Subjects, desired.Labels):
+		// The version read: if the binding changed since, the update is refused and
+		// the reconcile that change brings compares again.
+		desired.UID, desired.ResourceVersion = current.UID, current.ResourceVersion
+		if err := c.Update(ctx, desired); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("updated RoleBinding %s/%s for %s %q", b.Namespace, b.Name, b.Subject.Kind, b.Subject.Name), nil
@@ -214,9 +213,9 @@ type deletion struct {
 	// apps are the DownstreamApps still to acknowledge the delete.
 	apps []identityv1alpha1.AppDelivery
 	// bindings name the RoleBindings the identity may have, which are read from the
-	// API server before it is released: the cache, watched apart from the identities,
-	// may not yet hold one created just before the delete, which would then outlive
-	// its identity and keep granting access.
+	// API server before it is released: the RoleBindings known, watched apart from
+	// the identities, may not yet include one created just before the delete, which
+	// would then outlive its identity and keep granting access.
 	bindings []client.ObjectKey
 }
 
@@ -248,7 +247,7 @@ func finalizeIdentity(ctx context.Context, c client.Client, apiReader client.Rea
 }
 
 // removeUncachedBindings deletes the identity's RoleBindings that the API server has
-// and the cache did not show.
+// and the index of them did not show.
 func removeUncachedBindings(ctx context.Context, c client.Client, apiReader client.Reader, d deletion) error {
 	for _, key := range d.bindings {
 		removed, err := removeBinding(ctx, apiReader, c, ownedBy(d.owned, d.obj), key)
@@ -256,7 +255,7 @@ func removeUncachedBindings(ctx context.Context, c client.Client, apiReader clie
 			return err
 		}
 		if removed {
-			ctrl.LoggerFrom(ctx).Info("Removed a RoleBinding the cache had not shown yet", "roleBinding", key)
+			ctrl.LoggerFrom(ctx).Info("Removed a RoleBinding the index had not shown yet", "roleBinding", key)
 		}
 	}
 	return nil

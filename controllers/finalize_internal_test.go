@@ -41,7 +41,7 @@ func TestReleaseRemovesBindingsTheCacheHasNotShown(t *testing.T) {
 
 	// The index is empty, as one whose RoleBinding watch lags behind the identities'
 	// (after an API server restart, say) would be right after a binding was made.
-	stale := index.NewBindings(identityv1alpha1.LabelUser)
+	stale := index.NewRoleBindings().Users
 	_, err := finalizeIdentity(context.Background(), api, api, nil, deletion{obj: user, owned: stale,
 		bindings: userBindingNames(nil, user)})
 	if err != nil {

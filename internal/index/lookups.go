@@ -14,7 +14,10 @@ import (
 type Lookups struct {
 	UserName, UserExternalID, GroupDisplayName, GroupExternalID *Keys
 	Members                                                     *Members
-	UserBindings, GroupBindings                                 *Bindings
+	// RoleBindings are the operator's RoleBindings, fed by a reflector of their own
+	// (not by the cache); UserBindings and GroupBindings are its indexes by identity.
+	RoleBindings                *RoleBindings
+	UserBindings, GroupBindings *Bindings
 	// Users and Groups count each tenant's identities.
 	Users, Groups *Counts
 	// Credentials are the tenants' bearer-token credentials.
@@ -23,6 +26,7 @@ type Lookups struct {
 
 // NewLookups returns the indexes, empty until Register.
 func NewLookups() *Lookups {
+	bindings := NewRoleBindings()
 	return &Lookups{
 		UserName: NewKeys(func(o client.Object) []string {
 			u := o.(*identityv1alpha1.ScimUser)
@@ -41,15 +45,16 @@ func NewLookups() *Lookups {
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}),
 		Members:       NewMembers(),
-		UserBindings:  NewBindings(identityv1alpha1.LabelUser),
-		GroupBindings: NewBindings(identityv1alpha1.LabelGroup),
+		RoleBindings:  bindings,
+		UserBindings:  bindings.Users,
+		GroupBindings: bindings.Groups,
 		Users:         NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
 		Groups:        NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
 		Credentials:   NewCredentials(),
 	}
 }
 
-// Register feeds every index from the cache's informers.
+// Register feeds every index but RoleBindings from the cache's informers.
 func (l *Lookups) Register(ctx context.Context, informers InformerSource) error {
 	for _, k := range []struct {
 		keys *Keys
@@ -70,20 +75,17 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 	if err := l.Groups.Register(ctx, informers, &identityv1alpha1.ScimGroup{}); err != nil {
 		return err
 	}
-	for _, b := range []*Bindings{l.UserBindings, l.GroupBindings} {
-		if err := b.Register(ctx, informers); err != nil {
-			return err
-		}
-	}
 	if err := l.Credentials.Register(ctx, informers); err != nil {
 		return err
 	}
 	return l.Members.Register(ctx, informers)
 }
 
-// HasSynced reports whether every index holds what its informer listed at start.
+// HasSynced reports whether every index the SCIM server reads holds what its
+// informer listed at start. RoleBindings are not among them: only the controllers read
+// them, which the manager's cache holds back until they are synced.
 func (l *Lookups) HasSynced() bool {
 	return l.UserName.HasSynced() && l.UserExternalID.HasSynced() && l.GroupDisplayName.HasSynced() &&
 		l.GroupExternalID.HasSynced() && l.Members.HasSynced() && l.Users.HasSynced() && l.Groups.HasSynced() &&
-		l.UserBindings.HasSynced() && l.GroupBindings.HasSynced() && l.Credentials.HasSynced()
+		l.Credentials.HasSynced()
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,8 +16,8 @@ import (
 // compactForCache is the cache's transform. Nothing reads managedFields, which with
 // the per-app status writes can be the largest part of an identity: they are dropped.
 // And every decoded object has its own copy of strings that are the same across
-// thousands (its namespace, tenant, finalizer, condition types, reasons and messages, a
-// RoleBinding's roleRef) and of its label map: those are shared, about 500 bytes an
+// thousands (its namespace, tenant, finalizer, condition types, reasons and messages)
+// and of its label map: those are shared, about 500 bytes an
 // identity, 50 MB at 100,000 users.
 //
 // Groups' member ids, each named by many groups, are shared through the membership
@@ -39,8 +38,6 @@ func compactForCache(shared *interner, members *index.Members) toolscache.Transf
 		case *identityv1alpha1.ScimGroup:
 			compactGroup(shared, o)
 			members.ShareMemberIDs(o)
-		case *rbacv1.RoleBinding:
-			compactRoleBinding(shared, o)
 		}
 		return obj, nil
 	}
@@ -96,27 +93,6 @@ func compactGroup(shared *interner, g *identityv1alpha1.ScimGroup) {
 	g.Status.Role = shared.string(g.Status.Role)
 	compactConditions(shared, g.Status.Conditions)
 	compactApps(shared, g.Status.Apps)
-}
-
-// A RoleBinding's labels name the identity it serves, its own: the map is not shared,
-// only its keys and its other values.
-func compactRoleBinding(shared *interner, rb *rbacv1.RoleBinding) {
-	compactMeta(shared, &rb.ObjectMeta)
-	if rb.Labels != nil {
-		labels := make(map[string]string, len(rb.Labels))
-		for k, v := range rb.Labels {
-			if k != identityv1alpha1.LabelUser && k != identityv1alpha1.LabelGroup {
-				v = shared.string(v)
-			}
-			labels[shared.string(k)] = v
-		}
-		rb.Labels = labels
-	}
-	rb.RoleRef.APIGroup, rb.RoleRef.Kind, rb.RoleRef.Name = shared.string(rb.RoleRef.APIGroup), shared.string(rb.RoleRef.Kind), shared.string(rb.RoleRef.Name)
-	for i := range rb.Subjects {
-		s := &rb.Subjects[i]
-		s.Kind, s.APIGroup, s.Namespace = shared.string(s.Kind), shared.string(s.APIGroup), shared.string(s.Namespace)
-	}
 }
 
 // interner hands out one copy of each value it is given. It is bounded: values that

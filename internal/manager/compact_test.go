@@ -6,7 +6,6 @@ import (
 	"testing"
 	"unsafe"
 
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/json"
@@ -54,16 +53,6 @@ func cachedUser(i int) *identityv1alpha1.ScimUser {
 	}
 }
 
-func cachedBinding(i int) *rbacv1.RoleBinding {
-	return &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: fmt.Sprintf("scim-user-u%d", i), Labels: map[string]string{
-			identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue, identityv1alpha1.LabelTenant: "entra",
-			identityv1alpha1.LabelUser: fmt.Sprintf("u%d", i), identityv1alpha1.LabelIdentityNamespace: "idp"}},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: fmt.Sprintf("oidc:user%d@example.com", i)}},
-	}
-}
-
 // What the cache keeps says exactly what the API server sent, less managedFields.
 func TestCompactingKeepsEveryValue(t *testing.T) {
 	transform := compactForCache(newInterner(), index.NewMembers())
@@ -72,7 +61,7 @@ func TestCompactingKeepsEveryValue(t *testing.T) {
 		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"}, DisplayName: "Team",
 			Members: []identityv1alpha1.GroupMember{{Value: "u1", Type: identityv1alpha1.MemberUser}, {Value: "g2", Type: identityv1alpha1.MemberGroup}}}}
 	for i := range 3 {
-		for _, obj := range []client.Object{cachedUser(i), cachedBinding(i), group} {
+		for _, obj := range []client.Object{cachedUser(i), group} {
 			want := obj.DeepCopyObject().(client.Object)
 			want.SetManagedFields(nil)
 			got, err := transform(decoded(t, obj))
@@ -114,15 +103,6 @@ func TestCompactingSharesWhatRepeats(t *testing.T) {
 		t.Error("different values share memory")
 	}
 
-	x := compact(decoded(t, cachedBinding(1))).(*rbacv1.RoleBinding)
-	y := compact(decoded(t, cachedBinding(2))).(*rbacv1.RoleBinding)
-	if !sameString(x.Labels[identityv1alpha1.LabelTenant], y.Labels[identityv1alpha1.LabelTenant]) ||
-		!sameString(x.RoleRef.Name, y.RoleRef.Name) || !sameString(x.Subjects[0].Kind, y.Subjects[0].Kind) {
-		t.Error("the bindings' repeated values are not shared")
-	}
-	if sameMap(x.Labels, y.Labels) {
-		t.Error("bindings of two users share one label map")
-	}
 }
 
 // Groups naming the same member share its id.

@@ -107,7 +107,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOptions(lookups.Members),
-		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
+		NewCache:                      newCacheWithRoleBindings(lookups.RoleBindings),
+		// RoleBindings are known as digests beside the cache: a read of one goes to
+		// the API server, where the cache would start an informer of every one in the
+		// cluster.
+		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&rbacv1.RoleBinding{}}}},
+		Controller: config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
@@ -186,13 +191,12 @@ func NewSCIMClient(mgr ctrl.Manager) (client.Client, error) {
 func cacheOptions(members *index.Members) cache.Options {
 	tokenSecrets, err := labels.NewRequirement(identityv1alpha1.LabelTenant, selection.Exists, nil)
 	utilMust(err)
-	// Of RoleBindings and ResourceQuotas only the operator's own are watched.
+	// Of ResourceQuotas only the operator's own are watched.
 	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
 		DefaultTransform: compactForCache(newInterner(), members),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
-			&rbacv1.RoleBinding{}:   {Label: managed},
 			&corev1.ResourceQuota{}: {Label: managed},
 		},
 	}
