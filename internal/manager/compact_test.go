@@ -14,6 +14,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/internal/intern"
 )
 
 // decoded returns a fresh copy of obj, as the informer decodes each object: no string
@@ -55,7 +56,7 @@ func cachedUser(i int) *identityv1alpha1.ScimUser {
 
 // What the cache keeps says exactly what the API server sent, less managedFields.
 func TestCompactingKeepsEveryValue(t *testing.T) {
-	transform := compactForCache(newInterner(), index.NewMembers())
+	transform := compactForCache(intern.New(), index.NewMembers())
 	group := &identityv1alpha1.ScimGroup{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: "g", Labels: map[string]string{identityv1alpha1.LabelTenant: "entra"}},
 		Spec: identityv1alpha1.ScimGroupSpec{TenantRef: identityv1alpha1.TenantReference{Name: "entra"}, DisplayName: "Team",
@@ -76,7 +77,7 @@ func TestCompactingKeepsEveryValue(t *testing.T) {
 }
 
 func TestCompactingSharesWhatRepeats(t *testing.T) {
-	transform := compactForCache(newInterner(), index.NewMembers())
+	transform := compactForCache(intern.New(), index.NewMembers())
 	compact := func(obj any) any {
 		out, err := transform(obj)
 		if err != nil {
@@ -107,7 +108,7 @@ func TestCompactingSharesWhatRepeats(t *testing.T) {
 
 // Groups naming the same member share its id.
 func TestCompactingSharesMemberIDs(t *testing.T) {
-	transform := compactForCache(newInterner(), index.NewMembers())
+	transform := compactForCache(intern.New(), index.NewMembers())
 	groupNaming := func(name string, members ...string) *identityv1alpha1.ScimGroup {
 		g := &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: "idp", Name: name}}
 		for _, m := range members {
@@ -126,23 +127,5 @@ func TestCompactingSharesMemberIDs(t *testing.T) {
 	}
 	if sameString(b.Spec.Members[2].Value, a.Spec.Members[0].Value) {
 		t.Error("different ids share memory")
-	}
-}
-
-// Values that never repeat fill the table up to its bound, and no further.
-func TestTheSharedTableIsBounded(t *testing.T) {
-	in := newInterner()
-	for i := range 3 * maxShared {
-		in.string(fmt.Sprintf("namespace-%d", i))
-		in.labels(map[string]string{"user": fmt.Sprint(i)})
-	}
-	if len(in.strings) != maxShared || len(in.maps) != maxShared {
-		t.Errorf("the table holds %d strings and %d label maps, bound %d", len(in.strings), len(in.maps), maxShared)
-	}
-	long := string(make([]byte, maxSharedLength+1))
-	in = newInterner()
-	in.string(long)
-	if len(in.strings) != 0 {
-		t.Error("a long value was kept")
 	}
 }

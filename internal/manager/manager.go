@@ -29,6 +29,7 @@ import (
 	"github.com/scim-operator/scim-operator/controllers"
 	"github.com/scim-operator/scim-operator/internal/events"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/internal/intern"
 	"github.com/scim-operator/scim-operator/scimserver"
 )
 
@@ -194,7 +195,7 @@ func cacheOptions(members *index.Members) cache.Options {
 	// Of ResourceQuotas only the operator's own are watched.
 	managed := labels.SelectorFromSet(labels.Set{identityv1alpha1.LabelManagedBy: identityv1alpha1.LabelManagedByValue})
 	return cache.Options{
-		DefaultTransform: compactForCache(newInterner(), members),
+		DefaultTransform: compactForCache(intern.New(), members),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:        {Label: labels.NewSelector().Add(*tokenSecrets)},
 			&corev1.ResourceQuota{}: {Label: managed},

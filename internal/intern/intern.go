@@ -1,0 +1,81 @@
+// Package intern shares the values that thousands of decoded objects repeat (a
+// namespace, a tenant's name, a condition's reason, a label map), so that each is
+// held once rather than once per object.
+package intern
+
+import (
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Table hands out one copy of each value it is given. It is bounded: values that
+// turn out to be unique (a namespace per user, a role per group) fill it up to
+// maxShared and are then kept as they are, costing nothing more.
+type Table struct {
+	mu      sync.Mutex
+	strings map[string]string
+	maps    map[string]map[string]string
+}
+
+const (
+	maxShared       = 8192
+	maxSharedLength = 256
+)
+
+// New returns an empty table.
+func New() *Table {
+	return &Table{strings: map[string]string{}, maps: map[string]map[string]string{}}
+}
+
+// String returns the shared copy of s.
+func (in *Table) String(s string) string {
+	if s == "" || len(s) > maxSharedLength {
+		return s
+	}
+	return share(&in.mu, in.strings, s, s)
+}
+
+// Labels returns the shared copy of a label map equal to l: it must never be written to.
+func (in *Table) Labels(l map[string]string) map[string]string {
+	if len(l) == 0 {
+		return l
+	}
+	key := labelsKey(l)
+	if len(key) > maxSharedLength {
+		return l
+	}
+	return share(&in.mu, in.maps, key, l)
+}
+
+// share returns table's value for key, which becomes v if the table has none and has
+// room.
+func share[V any](mu *sync.Mutex, table map[string]V, key string, v V) V {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared, ok := table[key]; ok {
+		return shared
+	}
+	if len(table) < maxShared {
+		table[key] = v
+	}
+	return v
+}
+
+// labelsKey is l in one string, the same for equal maps: label keys and values cannot
+// hold "\x00".
+func labelsKey(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(l[k])
+		b.WriteByte(0)
+	}
+	return b.String()
+}
