@@ -44,11 +44,12 @@ type RoleBindingDigest struct {
 	// Content is the fingerprint of its subjects and labels (ContentOf): anyone's
 	// edit of either changes it.
 	Content uint64
-	// served is the identity it is labelled for; ok false for neither a user's nor a
-	// group's.
+	// served is the identity it is labelled for.
 	served served
 }
 
+// served is an identity a binding serves: kindLabel (LabelUser or LabelGroup) names
+// its kind, empty for a binding that serves neither.
 type served struct {
 	kindLabel string
 	identity  types.NamespacedName

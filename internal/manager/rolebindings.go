@@ -42,11 +42,13 @@ func newCacheWithRoleBindings(known *index.RoleBindings) cache.NewCacheFunc {
 	}
 }
 
+// Start runs the reflector beside the cache's informers, until ctx ends.
 func (c *withRoleBindings) Start(ctx context.Context) error {
 	go c.reflector.RunWithContext(ctx)
 	return c.Cache.Start(ctx)
 }
 
+// WaitForCacheSync waits for the informers, then for the digests.
 func (c *withRoleBindings) WaitForCacheSync(ctx context.Context) bool {
 	return c.Cache.WaitForCacheSync(ctx) && toolscache.WaitForCacheSync(ctx.Done(), c.known.HasSynced)
 }
