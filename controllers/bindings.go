@@ -80,10 +80,11 @@ func applyBindings(ctx context.Context, c client.Client, labels map[string]strin
 		}
 	}
 	for _, key := range existing {
-		if wanted[key] {
+		uid, ours := owned.index.ServingUID(key, owned.identity)
+		if wanted[key] || !ours {
 			continue
 		}
-		removed, err := removeBinding(ctx, c, c, owned, key)
+		removed, err := deleteBinding(ctx, c, key, uid)
 		if err != nil {
 			return done, err
 		}
@@ -94,21 +95,15 @@ func applyBindings(ctx context.Context, c client.Client, labels map[string]strin
 	return done, nil
 }
 
-// removeBinding deletes the RoleBinding at key if, as reader reads it, it is still
-// the identity's: the name may since have gone to someone else's binding, which is
-// never touched.
-func removeBinding(ctx context.Context, reader client.Reader, c client.Client, owned ownedBindings, key types.NamespacedName) (bool, error) {
-	rb := &rbacv1.RoleBinding{}
-	if err := reader.Get(ctx, key, rb); err != nil {
-		return false, client.IgnoreNotFound(err)
-	}
-	if !owned.index.Serves(rb, owned.identity) {
+// deleteBinding deletes the RoleBinding at key if it is still the one of uid: the
+// name may since have gone to someone else's binding, which is never touched.
+func deleteBinding(ctx context.Context, c client.Client, key types.NamespacedName, uid types.UID) (bool, error) {
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	err := c.Delete(ctx, rb, client.Preconditions{UID: &uid})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) { // gone, or another binding now
 		return false, nil
 	}
-	if err := c.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); err != nil {
-		return false, client.IgnoreNotFound(err)
-	}
-	return true, nil
+	return err == nil, err
 }
 
 // applyBinding compares the binding with the digest of the one there (a reconcile
@@ -250,7 +245,17 @@ func finalizeIdentity(ctx context.Context, c client.Client, apiReader client.Rea
 // and the index of them did not show.
 func removeUncachedBindings(ctx context.Context, c client.Client, apiReader client.Reader, d deletion) error {
 	for _, key := range d.bindings {
-		removed, err := removeBinding(ctx, apiReader, c, ownedBy(d.owned, d.obj), key)
+		rb := &rbacv1.RoleBinding{}
+		if err := apiReader.Get(ctx, key, rb); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		if !d.owned.Serves(rb, client.ObjectKeyFromObject(d.obj)) {
+			continue
+		}
+		removed, err := deleteBinding(ctx, c, key, rb.UID)
 		if err != nil {
 			return err
 		}

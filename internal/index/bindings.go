@@ -41,12 +41,21 @@ func (b *Bindings) Digest(key types.NamespacedName) (RoleBindingDigest, bool) {
 	return b.known.Get(key)
 }
 
+// ServingUID returns the UID of the binding at key if it is known to serve identity.
+func (b *Bindings) ServingUID(key, identity types.NamespacedName) (types.UID, bool) {
+	d, ok := b.known.Get(key)
+	if !ok || !b.serves(d.served, identity) {
+		return "", false
+	}
+	return d.UID, true
+}
+
 // Serves reports whether obj, as read, is the operator's and serves identity.
 func (b *Bindings) Serves(obj client.Object, identity types.NamespacedName) bool {
-	if obj == nil {
-		return false
-	}
-	s := b.known.servedBy(obj.GetLabels())
+	return obj != nil && b.serves(servedBy(obj.GetLabels()), identity)
+}
+
+func (b *Bindings) serves(s served, identity types.NamespacedName) bool {
 	return s.kindLabel == b.kindLabel && s.identity == identity
 }
 

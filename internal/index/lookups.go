@@ -15,9 +15,8 @@ type Lookups struct {
 	UserName, UserExternalID, GroupDisplayName, GroupExternalID *Keys
 	Members                                                     *Members
 	// RoleBindings are the operator's RoleBindings, fed by a reflector of their own
-	// (not by the cache); UserBindings and GroupBindings are its indexes by identity.
-	RoleBindings                *RoleBindings
-	UserBindings, GroupBindings *Bindings
+	// (not by the cache), with their indexes by identity.
+	RoleBindings *RoleBindings
 	// Users and Groups count each tenant's identities.
 	Users, Groups *Counts
 	// Credentials are the tenants' bearer-token credentials.
@@ -26,7 +25,6 @@ type Lookups struct {
 
 // NewLookups returns the indexes, empty until Register.
 func NewLookups() *Lookups {
-	bindings := NewRoleBindings()
 	return &Lookups{
 		UserName: NewKeys(func(o client.Object) []string {
 			u := o.(*identityv1alpha1.ScimUser)
@@ -44,13 +42,11 @@ func NewLookups() *Lookups {
 			g := o.(*identityv1alpha1.ScimGroup)
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}),
-		Members:       NewMembers(),
-		RoleBindings:  bindings,
-		UserBindings:  bindings.Users,
-		GroupBindings: bindings.Groups,
-		Users:         NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
-		Groups:        NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
-		Credentials:   NewCredentials(),
+		Members:      NewMembers(),
+		RoleBindings: NewRoleBindings(),
+		Users:        NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimUser).Spec.TenantRef.Name }),
+		Groups:       NewCounts(func(o client.Object) string { return o.(*identityv1alpha1.ScimGroup).Spec.TenantRef.Name }),
+		Credentials:  NewCredentials(),
 	}
 }
 

@@ -141,22 +141,30 @@ func (r *RoleBindings) observe(obj any) *observed {
 			RoleRef: rbacv1.RoleRef{APIGroup: r.shared.String(o.RoleRef.APIGroup), Kind: r.shared.String(o.RoleRef.Kind),
 				Name: r.shared.String(o.RoleRef.Name)},
 			Content: ContentOf(o.Subjects, o.Labels),
-			served:  r.servedBy(o.Labels),
+			served:  r.shareServed(servedBy(o.Labels)),
 		}, theirs: o.Labels[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue}
 	}
 	return nil
 }
 
-func (r *RoleBindings) servedBy(labels map[string]string) served {
+// servedBy reads, from the labels of a binding the operator made, the identity it
+// serves.
+func servedBy(labels map[string]string) served {
 	if labels[identityv1alpha1.LabelManagedBy] != identityv1alpha1.LabelManagedByValue || labels[identityv1alpha1.LabelIdentityNamespace] == "" {
 		return served{}
 	}
 	for _, kind := range []string{identityv1alpha1.LabelUser, identityv1alpha1.LabelGroup} {
 		if name := labels[kind]; name != "" {
-			return served{kindLabel: kind, identity: types.NamespacedName{Namespace: r.shared.String(labels[identityv1alpha1.LabelIdentityNamespace]), Name: name}}
+			return served{kindLabel: kind, identity: types.NamespacedName{Namespace: labels[identityv1alpha1.LabelIdentityNamespace], Name: name}}
 		}
 	}
 	return served{}
+}
+
+// shareServed keeps one copy of the identities' namespace for the digests.
+func (r *RoleBindings) shareServed(s served) served {
+	s.identity.Namespace = r.shared.String(s.identity.Namespace)
+	return s
 }
 
 // Add, Update, Delete, Replace and Resync make RoleBindings the reflector's store.
@@ -202,7 +210,7 @@ func (r *RoleBindings) set(o *observed, deleted bool) {
 		return
 	}
 	r.mu.Lock()
-	was, existed := r.byKey[o.key]
+	was, existed := r.byKey[o.key] // the zero digest, serving nobody, when new
 	if existed && !deleted && was == o.digest {
 		// The same version again, as a relist brings every binding: nothing changed.
 		r.mu.Unlock()
@@ -217,9 +225,6 @@ func (r *RoleBindings) set(o *observed, deleted bool) {
 	var is served
 	if !deleted {
 		is = o.digest.served
-	}
-	if !existed {
-		was = RoleBindingDigest{}
 	}
 	for _, view := range []*Bindings{r.Users, r.Groups} {
 		view.move(o.key, was.served, is)

@@ -109,9 +109,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOptions(lookups.Members),
 		NewCache:                      newCacheWithRoleBindings(lookups.RoleBindings),
-		// RoleBindings are known as digests beside the cache: a read of one goes to
-		// the API server, where the cache would start an informer of every one in the
-		// cluster.
+		// RoleBindings are known as digests beside the cache; should a reconcile ever
+		// read one, it goes to the API server, where the cache would start an informer
+		// of every RoleBinding in the cluster.
 		Client:     client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&rbacv1.RoleBinding{}}}},
 		Controller: config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 	})
@@ -224,13 +224,13 @@ func setupControllers(mgr ctrl.Manager, lookups *index.Lookups, recorder *events
 		APIReader:               mgr.GetAPIReader(),
 		Recorder:                recorder,
 		Grants:                  grants,
-		Bindings:                lookups.UserBindings,
+		Bindings:                lookups.RoleBindings.Users,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimUser controller: %w", err)
 	}
 	if err := (&controllers.ScimGroupReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
-		Members: lookups.Members, Bindings: lookups.GroupBindings, Grants: grants}).SetupWithManager(mgr); err != nil {
+		Members: lookups.Members, Bindings: lookups.RoleBindings.Groups, Grants: grants}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up ScimGroup controller: %w", err)
 	}
 	deliveries := &controllers.DeliveryReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
