@@ -58,6 +58,8 @@ type DeliveryReconciler struct {
 
 	state      *deliveryState
 	connectors *connectorCache
+	// informers read an app's identities without copying them.
+	informers index.InformerSource
 }
 
 // Reconcile delivers one identity to one app if the app lacks its current state.
@@ -294,6 +296,7 @@ func appFieldManager(app string) string {
 func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.state = newDeliveryState()
 	r.connectors = newConnectorCache(r.APIReader)
+	r.informers = mgr.GetCache()
 	if r.APIReader == nil || r.Members == nil {
 		return errors.New("DeliveryReconciler needs an APIReader and the member index")
 	}
@@ -309,7 +312,7 @@ func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// change: on an update only those added or removed (a rename, all of them).
 		WatchesRawSource(indexChanges[deliveryKey]{index: r.Members, keys: r.keysOfMember, name: "group membership changes"}).
 		// Only a spec change moves identities in or out of an app; its status changes often.
-		Watches(&identityv1alpha1.DownstreamApp{}, handler.TypedEnqueueRequestsFromMapFunc(r.keysOfApp),
+		Watches(&identityv1alpha1.DownstreamApp{}, onChange(r.keysOfApp),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.TypedOptions[deliveryKey]{MaxConcurrentReconciles: workers}).
 		Complete(r)
@@ -384,13 +387,12 @@ func (r *DeliveryReconciler) keysOfApp(ctx context.Context, o client.Object) []d
 		return nil
 	}
 	var keys []deliveryKey
-	lists := map[string]client.ObjectList{kindUser: &identityv1alpha1.ScimUserList{}}
+	kinds := map[string]client.Object{kindUser: &identityv1alpha1.ScimUser{}}
 	if app.SyncsGroups() {
-		lists[kindGroup] = &identityv1alpha1.ScimGroupList{}
+		kinds[kindGroup] = &identityv1alpha1.ScimGroup{}
 	}
-	for kind, list := range lists {
-		objs, err := identitiesOfTenant(ctx, r.Client, list, app.Namespace, app.Spec.TenantRef.Name,
-			client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)
+	for kind, obj := range kinds {
+		objs, err := identitiesOfTenant(ctx, r.informers, obj, app.Namespace, app.Spec.TenantRef.Name)
 		if err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Failed to list the identities of an app's tenant")
 			continue

@@ -113,11 +113,11 @@ func (r *DownstreamAppReconciler) finalize(ctx context.Context, app *identityv1a
 	if !controllerutil.ContainsFinalizer(app, identityv1alpha1.FinalizerCleanup) {
 		return nil
 	}
-	users, err := identitiesOfTenant(ctx, r.Client, &identityv1alpha1.ScimUserList{}, app.Namespace, app.Spec.TenantRef.Name)
+	users, err := identitiesOfTenant(ctx, r.Deliveries.informers, &identityv1alpha1.ScimUser{}, app.Namespace, app.Spec.TenantRef.Name)
 	if err != nil {
 		return err
 	}
-	groups, err := identitiesOfTenant(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, app.Namespace, app.Spec.TenantRef.Name)
+	groups, err := identitiesOfTenant(ctx, r.Deliveries.informers, &identityv1alpha1.ScimGroup{}, app.Namespace, app.Spec.TenantRef.Name)
 	if err != nil {
 		return err
 	}

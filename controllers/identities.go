@@ -3,12 +3,12 @@ package controllers
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
+	"github.com/scim-operator/scim-operator/internal/index"
 )
 
 // tenantOf is the tenant a ScimUser or ScimGroup belongs to.
@@ -22,31 +22,18 @@ func tenantOf(obj client.Object) string {
 	return ""
 }
 
-// identitiesOfTenant lists into list (a ScimUserList or ScimGroupList) the cached
-// identities of one tenant. It filters the namespace's identities rather than asking a
-// cache index by tenant: a namespace holds few tenants, these lists are rare (a tenant
-// or an app changed), and such an index holds two set entries per identity, tens of
-// megabytes at 100,000 users.
-func identitiesOfTenant(ctx context.Context, c client.Reader, list client.ObjectList, namespace, tenant string, opts ...client.ListOption) ([]client.Object, error) {
-	if err := c.List(ctx, list, append(opts, client.InNamespace(namespace))...); err != nil {
-		return nil, err
-	}
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]client.Object, 0, len(items))
-	for _, item := range items {
-		if o, ok := item.(client.Object); ok && tenantOf(o) == tenant {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+// identitiesOfTenant returns the cached identities of one tenant, of kind's type (a
+// ScimUser or ScimGroup): the cache's own, which the caller must not change. It filters
+// the namespace's identities rather than asking a cache index by tenant: a namespace
+// holds few tenants, these reads are rare (a tenant or an app changed), and such an index
+// holds two set entries per identity, tens of megabytes at 100,000 users.
+func identitiesOfTenant(ctx context.Context, informers index.InformerSource, kind client.Object, namespace, tenant string) ([]client.Object, error) {
+	return index.InNamespace(ctx, informers, kind, namespace, func(o client.Object) bool { return tenantOf(o) == tenant })
 }
 
-// requestsOfTenant enqueues the identities (of list's kind) of the tenant o.
-func requestsOfTenant(ctx context.Context, c client.Reader, list client.ObjectList, o client.Object) []reconcile.Request {
-	objs, err := identitiesOfTenant(ctx, c, list, o.GetNamespace(), o.GetName(), client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)
+// requestsOfTenant enqueues the identities (of kind's type) of the tenant o.
+func requestsOfTenant(ctx context.Context, informers index.InformerSource, kind client.Object, o client.Object) []reconcile.Request {
+	objs, err := identitiesOfTenant(ctx, informers, kind, o.GetNamespace(), o.GetName())
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Failed to list the identities of a tenant")
 		return nil

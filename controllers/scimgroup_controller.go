@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -47,6 +46,9 @@ type ScimGroupReconciler struct {
 	Bindings *index.Bindings
 	// Grants says which ClusterRoles may be bound and where.
 	Grants Grants
+
+	// informers read a tenant's groups without copying them.
+	informers index.InformerSource
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimgroups,verbs=list;watch;update
@@ -195,14 +197,15 @@ func (r *ScimGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Members == nil || r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
 		return errors.New("ScimGroupReconciler needs the member index, an APIReader and the grantable ClusterRoles")
 	}
+	r.informers = mgr.GetCache()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimGroup{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
-		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfTenant),
+		Watches(&identityv1alpha1.ScimTenant{}, onChange(r.groupsOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.groupsOfTenant)),
+		Watches(&corev1.Namespace{}, onChange(identitiesOfWorkspace(r.Client, r.groupsOfTenant)),
 			builder.WithPredicates(workspaceAcceptanceChanged)).
 		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Bindings, keys: itself, name: "group RoleBinding changes"}).
-		Watches(&identityv1alpha1.ScimUser{}, handler.EnqueueRequestsFromMapFunc(r.groupsOfMember),
+		Watches(&identityv1alpha1.ScimUser{}, onChange(r.groupsOfMember),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Named("scimgroup").
 		Complete(r)
@@ -221,5 +224,5 @@ func (r *ScimGroupReconciler) groupsOfMember(ctx context.Context, o client.Objec
 func groupBindingName(group *identityv1alpha1.ScimGroup) string { return "scim-group-" + group.Name }
 
 func (r *ScimGroupReconciler) groupsOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	return requestsOfTenant(ctx, r.Client, &identityv1alpha1.ScimGroupList{}, o)
+	return requestsOfTenant(ctx, r.informers, &identityv1alpha1.ScimGroup{}, o)
 }

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -57,6 +56,9 @@ type ScimUserReconciler struct {
 	Bindings *index.Bindings
 	// MaxConcurrentReconciles bounds the fan-out after a tenant change.
 	MaxConcurrentReconciles int
+
+	// informers read a tenant's users without copying them.
+	informers index.InformerSource
 }
 
 // +kubebuilder:rbac:groups=identity.scim-operator.io,resources=scimusers,verbs=list;watch;update
@@ -226,11 +228,12 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil || len(r.Grants.ClusterRoles) == 0 {
 		return errors.New("ScimUserReconciler needs an APIReader and the grantable ClusterRoles")
 	}
+	r.informers = mgr.GetCache()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&identityv1alpha1.ScimUser{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, appsAcknowledgedDelete))).
-		Watches(&identityv1alpha1.ScimTenant{}, handler.EnqueueRequestsFromMapFunc(r.usersOfTenant),
+		Watches(&identityv1alpha1.ScimTenant{}, onChange(r.usersOfTenant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(identitiesOfWorkspace(r.Client, r.usersOfTenant)),
+		Watches(&corev1.Namespace{}, onChange(identitiesOfWorkspace(r.Client, r.usersOfTenant)),
 			builder.WithPredicates(workspaceAcceptanceChanged)).
 		WatchesRawSource(indexChanges[reconcile.Request]{index: r.Bindings, keys: itself, name: "user RoleBinding changes"}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
@@ -239,5 +242,5 @@ func (r *ScimUserReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (r *ScimUserReconciler) usersOfTenant(ctx context.Context, o client.Object) []reconcile.Request {
-	return requestsOfTenant(ctx, r.Client, &identityv1alpha1.ScimUserList{}, o)
+	return requestsOfTenant(ctx, r.informers, &identityv1alpha1.ScimUser{}, o)
 }

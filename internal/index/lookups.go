@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,6 +22,9 @@ type Lookups struct {
 	Users, Groups *Counts
 	// Credentials are the tenants' bearer-token credentials.
 	Credentials *Credentials
+
+	// informers are the cache's, which Register feeds the indexes from.
+	informers InformerSource
 }
 
 // NewLookups returns the indexes, empty until Register.
@@ -52,6 +56,7 @@ func NewLookups() *Lookups {
 
 // Register feeds every index but RoleBindings from the cache's informers.
 func (l *Lookups) Register(ctx context.Context, informers InformerSource) error {
+	l.informers = informers
 	for _, k := range []struct {
 		keys *Keys
 		obj  client.Object
@@ -75,6 +80,15 @@ func (l *Lookups) Register(ctx context.Context, informers InformerSource) error 
 		return err
 	}
 	return l.Members.Register(ctx, informers)
+}
+
+// InNamespace reads the cached objects of obj's kind in namespace that keep accepts,
+// from the cache Register fed the indexes from, as the function InNamespace does.
+func (l *Lookups) InNamespace(ctx context.Context, obj client.Object, namespace string, keep func(client.Object) bool) ([]client.Object, error) {
+	if l.informers == nil {
+		return nil, errors.New("the indexes are not registered with a cache")
+	}
+	return InNamespace(ctx, l.informers, obj, namespace, keep)
 }
 
 // HasSynced reports whether every index the SCIM server reads holds what its
