@@ -28,6 +28,9 @@ const (
 	tenantName      = "loadtest"
 	// managerGrace is the time a stopping manager gets, as the chart's pod does.
 	managerGrace = 30 * time.Second
+	// restartWalk is how long a restarted manager's controllers are given to go through
+	// every identity once before its memory is read again.
+	restartWalk = 30 * time.Second
 )
 
 // environment is a local control plane with the manager binary running against it.
@@ -146,8 +149,7 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	}
 	m.RestartReadySeconds = restart.ReadySeconds
 	m.RestartManagerCPUSeconds, m.RestartAPIServerCPUSeconds = restart.ManagerCPUSeconds, restart.APIServerCPUSeconds
-	// Let the restarted controllers go through every identity once, then read memory.
-	time.Sleep(30 * time.Second)
+	time.Sleep(restartWalk)
 	m.RestartPeakRSSMiB = e.mgr.PeakRSSMiB()
 	m.ObjectsAtRestart = cfg.users + cfg.groups
 	fmt.Fprintf(out, "restarted over %d identities: %s\n", m.ObjectsAtRestart, restart)
