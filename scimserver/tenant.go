@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -94,22 +94,25 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
 	s.dispatch(w, r, req)
 }
 
+// tenantKind names the kind a request reads its tenant of. It is never filled: a new
+// ScimTenant for each request would be 600 bytes of garbage.
+var tenantKind client.Object = &identityv1alpha1.ScimTenant{}
+
 func (s *Server) tenant(ctx context.Context, ns, name string) (*identityv1alpha1.ScimTenant, error) {
-	var t identityv1alpha1.ScimTenant
-	// Every request reads its tenant, and only reads it: it is not deep-copied out of
-	// the cache. Nor does it wait for this server's own tenant writes (the activity
-	// times) to reach the cache, which no request needs to see.
-	err := s.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &t,
-		client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency)
-	// An unknown and a disabled tenant look alike to everyone, so that probing
-	// reveals nothing.
-	if apierrors.IsNotFound(err) || err == nil && (!t.IsEnabled() || t.DeletionTimestamp != nil) {
-		return nil, errNotFound("no SCIM tenant %s/%s", ns, name)
-	}
+	// Every request reads its tenant, and only reads it: it is the cache's own, not a
+	// copy. Nor does it wait for this server's own tenant writes (the activity times)
+	// to reach the cache, which no request needs to see.
+	obj, found, err := s.lookups.Cached(ctx, tenantKind, types.NamespacedName{Namespace: ns, Name: name})
 	if err != nil {
 		return nil, scimerr.New(http.StatusServiceUnavailable, "reading the tenant failed; retry")
 	}
-	return &t, nil
+	t, isTenant := obj.(*identityv1alpha1.ScimTenant)
+	// An unknown and a disabled tenant look alike to everyone, so that probing
+	// reveals nothing.
+	if !found || !isTenant || !t.IsEnabled() || t.DeletionTimestamp != nil {
+		return nil, errNotFound("no SCIM tenant %s/%s", ns, name)
+	}
+	return t, nil
 }
 
 // authenticate checks the bearer token against the credentials of every token Secret

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
@@ -89,6 +90,15 @@ func (l *Lookups) InNamespace(ctx context.Context, obj client.Object, namespace 
 		return nil, errors.New("the indexes are not registered with a cache")
 	}
 	return InNamespace(ctx, l.informers, obj, namespace, keep)
+}
+
+// Cached reads the cached object of obj's kind named key from the cache Register fed the
+// indexes from, as the function Cached does.
+func (l *Lookups) Cached(ctx context.Context, obj client.Object, key types.NamespacedName) (client.Object, bool, error) {
+	if l.informers == nil {
+		return nil, false, errors.New("the indexes are not registered with a cache")
+	}
+	return Cached(ctx, l.informers, obj, key)
 }
 
 // HasSynced reports whether every index the SCIM server reads holds what its

@@ -1,4 +1,4 @@
-// Package docjson writes SCIM documents — maps, slices, strings, booleans and
+// Package docjson writes SCIM documents — maps, slices, strings, booleans, ints and
 // json.Numbers, as decoded or rendered — as JSON, byte for byte as encoding/json does,
 // without its reflection: every response is one, and encoding/json's walk over a
 // map[string]any took 9 µs of a lookup's 38 and 65 of its 263 allocations. Values of
@@ -20,6 +20,11 @@ func Append(dst []byte, v any) ([]byte, error) {
 		return appendString(dst, v), nil
 	case bool:
 		return strconv.AppendBool(dst, v), nil
+	case int:
+		// A ListResponse's counts: three per response, each a reflective json.Marshal.
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
 	case map[string]any:
 		return appendObject(dst, v)
 	case []any:

@@ -41,6 +41,7 @@ func TestAppendWritesWhatEncodingJSONWrites(t *testing.T) {
 		"other types":                 map[string]any{"int": 3, "float": 0.1, "strings": []string{"a", "<"}, "typed": typed{A: "x"}, "ptr": &typed{}},
 		"a value encoding/json fails": map[string]any{"nan": math.NaN()},
 		"a bare string":               "plain",
+		"a ListResponse's counts":     map[string]any{"totalResults": 100000, "startIndex": 1, "itemsPerPage": 0, "negative": -7, "int64": int64(math.MinInt64), "max": math.MaxInt},
 	} {
 		t.Run(name, func(t *testing.T) { requireSame(t, v) })
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,6 +62,31 @@ func TestInNamespaceReadsTheCachedObjects(t *testing.T) {
 		t.Fatalf("read an informer without an indexer: %v", err)
 	}
 	if _, err := NewLookups().InNamespace(context.Background(), &identityv1alpha1.ScimUser{}, "ns", ofTenant); err == nil {
+		t.Fatal("indexes not registered with a cache read one")
+	}
+}
+
+func TestCachedReadsTheCachedObject(t *testing.T) {
+	informer := toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, &identityv1alpha1.ScimUser{}, 0,
+		toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+	alice := user("u1", "alice", "1")
+	if err := informer.GetIndexer().Add(alice); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	got, found, err := Cached(ctx, oneInformer{informer}, &identityv1alpha1.ScimUser{}, types.NamespacedName{Namespace: "ns", Name: "u1"})
+	if err != nil || !found || got != client.Object(alice) {
+		t.Fatalf("u1: %v, %v, %v; want the cache's own alice", got, found, err)
+	}
+	for _, key := range []types.NamespacedName{{Namespace: "ns", Name: "u2"}, {Namespace: "other-namespace", Name: "u1"}} {
+		if got, found, err := Cached(ctx, oneInformer{informer}, &identityv1alpha1.ScimUser{}, key); err != nil || found || got != nil {
+			t.Fatalf("%s: %v, %v, %v; want none", key, got, found, err)
+		}
+	}
+	if _, _, err := Cached(ctx, withoutIndexer{informer}, &identityv1alpha1.ScimUser{}, types.NamespacedName{Namespace: "ns", Name: "u1"}); err == nil {
+		t.Fatal("read an informer without an indexer")
+	}
+	if _, _, err := NewLookups().Cached(ctx, &identityv1alpha1.ScimUser{}, types.NamespacedName{Namespace: "ns", Name: "u1"}); err == nil {
 		t.Fatal("indexes not registered with a cache read one")
 	}
 }
