@@ -318,19 +318,30 @@ func (r *DeliveryReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// appsOf lists the apps of a tenant.
-func (r *DeliveryReconciler) appsOf(ctx context.Context, namespace, tenant string) []identityv1alpha1.DownstreamApp {
-	var apps identityv1alpha1.DownstreamAppList
-	if err := r.List(ctx, &apps, client.InNamespace(namespace), client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil {
+// appKind names the kind appsIn reads; it is never filled.
+var appKind client.Object = &identityv1alpha1.DownstreamApp{}
+
+// appsIn returns the apps in namespace that keep accepts, the cache's own (not to be
+// changed). The handlers ask for every identity event, at a start for every identity:
+// a List would copy the namespace's apps each time.
+func (r *DeliveryReconciler) appsIn(ctx context.Context, namespace string, keep func(*identityv1alpha1.DownstreamApp) bool) []*identityv1alpha1.DownstreamApp {
+	objs, err := index.InNamespace(ctx, r.informers, appKind, namespace, func(o client.Object) bool {
+		app, ok := o.(*identityv1alpha1.DownstreamApp)
+		return ok && keep(app)
+	})
+	if err != nil {
 		return nil
 	}
-	var out []identityv1alpha1.DownstreamApp
-	for _, a := range apps.Items {
-		if a.Spec.TenantRef.Name == tenant {
-			out = append(out, a)
-		}
+	apps := make([]*identityv1alpha1.DownstreamApp, len(objs))
+	for i, o := range objs {
+		apps[i] = o.(*identityv1alpha1.DownstreamApp)
 	}
-	return out
+	return apps
+}
+
+// appsOf returns the apps of a tenant, the cache's own.
+func (r *DeliveryReconciler) appsOf(ctx context.Context, namespace, tenant string) []*identityv1alpha1.DownstreamApp {
+	return r.appsIn(ctx, namespace, func(app *identityv1alpha1.DownstreamApp) bool { return app.Spec.TenantRef.Name == tenant })
 }
 
 func (r *DeliveryReconciler) keysOfUser(ctx context.Context, o client.Object) []deliveryKey {
@@ -352,8 +363,7 @@ func (r *DeliveryReconciler) keysOfUser(ctx context.Context, o client.Object) []
 // keysOfMember is the user's delivery to each app of its tenant. The apps are read
 // first: most namespaces have none, and then the user need not be read at all.
 func (r *DeliveryReconciler) keysOfMember(ctx context.Context, member types.NamespacedName) []deliveryKey {
-	var apps identityv1alpha1.DownstreamAppList
-	if err := r.List(ctx, &apps, client.InNamespace(member.Namespace), client.UnsafeDisableDeepCopy, client.DisableReadYourWritesConsistency); err != nil || len(apps.Items) == 0 {
+	if len(r.appsIn(ctx, member.Namespace, func(*identityv1alpha1.DownstreamApp) bool { return true })) == 0 {
 		return nil
 	}
 	user := &identityv1alpha1.ScimUser{}
@@ -361,10 +371,8 @@ func (r *DeliveryReconciler) keysOfMember(ctx context.Context, member types.Name
 		return nil // a nested group, or a member not provisioned (yet): nothing to deliver
 	}
 	var keys []deliveryKey
-	for _, app := range apps.Items {
-		if app.Spec.TenantRef.Name == user.Spec.TenantRef.Name {
-			keys = append(keys, deliveryKey{Namespace: member.Namespace, App: app.Name, Kind: kindUser, Name: member.Name})
-		}
+	for _, app := range r.appsOf(ctx, member.Namespace, user.Spec.TenantRef.Name) {
+		keys = append(keys, deliveryKey{Namespace: member.Namespace, App: app.Name, Kind: kindUser, Name: member.Name})
 	}
 	return keys
 }
