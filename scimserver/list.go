@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -99,7 +100,21 @@ func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, req *reques
 	page := hits[min(start-1, len(hits)):]
 	page = page[:min(count, len(page))]
 	resources := make([]any, 0, len(page))
+	written := responseBuffers.Get().(*[]byte)
+	defer putResponseBuffer(written)
 	for _, h := range page {
+		if len(q.Attributes) == 0 && len(q.ExcludedAttributes) == 0 {
+			// Nothing to project: the item writes its document itself.
+			start := len(*written)
+			b, err := h.item.AppendJSON(*written)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			*written = b
+			resources = append(resources, docjson.Raw(b[start:]))
+			continue
+		}
 		found, err := h.item.Resource()
 		if err != nil {
 			writeError(w, r, err)
@@ -149,17 +164,21 @@ func (s *Server) find(r *http.Request, req *request, colls []store.Collection, q
 		}
 		for _, it := range items {
 			h := hit{item: it, res: res}
-			if f != nil || sortPath != nil {
+			if f != nil {
+				ok, err := it.Match(f)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					continue
+				}
+			}
+			if sortPath != nil {
 				found, err := it.Resource()
 				if err != nil {
 					return nil, err
 				}
-				if f != nil && !f.Match(found.Doc) {
-					continue
-				}
-				if sortPath != nil {
-					h.key = sortKey(found.Doc, *sortPath)
-				}
+				h.key = sortKey(found.Doc, *sortPath)
 			}
 			hits = append(hits, h)
 		}

@@ -11,13 +11,17 @@ import (
 	"strconv"
 )
 
+// Raw is a value's JSON, written as it is: a listed user written straight from its
+// object, as docjson writes its document.
+type Raw []byte
+
 // Append appends the JSON of v to dst.
 func Append(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendString(dst, v), nil
+		return AppendString(dst, v), nil
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	case int:
@@ -29,6 +33,8 @@ func Append(dst []byte, v any) ([]byte, error) {
 		return appendObject(dst, v)
 	case []any:
 		return appendArray(dst, v)
+	case Raw:
+		return append(dst, v...), nil
 	case json.Number:
 		if v == "" {
 			return append(dst, '0'), nil // encoding/json's rule
@@ -65,7 +71,7 @@ func appendObject(dst []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = AppendString(dst, k)
 		dst = append(dst, ':')
 		if dst, err = Append(dst, m[k]); err != nil {
 			return dst, err
@@ -91,9 +97,9 @@ func appendArray(dst []byte, a []any) ([]byte, error) {
 	return append(dst, ']'), nil
 }
 
-// appendString writes what needs no escaping itself and leaves the rest to
-// encoding/json, whose escaping (HTML characters, U+2028, invalid UTF-8) it keeps.
-func appendString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string. It writes what needs no escaping itself
+// and leaves the rest to encoding/json, whose escaping (HTML characters, U+2028, invalid UTF-8) it keeps.
+func AppendString(dst []byte, s string) []byte {
 	for i := range len(s) {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			b, _ := json.Marshal(s) // a string always encodes

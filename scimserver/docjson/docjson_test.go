@@ -47,6 +47,15 @@ func TestAppendWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 }
 
+// A Raw value, a document written beforehand, goes into the output as it is.
+func TestAppendWritesRawAsItIs(t *testing.T) {
+	got, err := docjson.Append([]byte("x"), map[string]any{"totalResults": 2,
+		"Resources": []any{docjson.Raw(`{"id":"a","userName":"<b>"}`), map[string]any{"id": "c"}}})
+	if want := `x{"Resources":[{"id":"a","userName":"<b>"},{"id":"c"}],"totalResults":2}`; err != nil || string(got) != want {
+		t.Fatalf("Append = %s, %v; want %s", got, err, want)
+	}
+}
+
 func manyKeys(n int) map[string]any {
 	m := map[string]any{}
 	for i := range n {

@@ -8,6 +8,7 @@ package filter
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,9 +89,27 @@ type Equality struct {
 // Equalities lists the string equalities that every matching resource satisfies.
 func (f *Filter) Equalities() []Equality { return f.root.equalities() }
 
+// Attributes lists the top-level keys of a document the filter reads: a document
+// rendered with only these matches as the whole one does.
+func (f *Filter) Attributes() []string { return f.root.attributes(nil) }
+
 type node interface {
 	match(scope map[string]any) bool
 	equalities() []Equality
+	// attributes appends the top-level document keys the node reads.
+	attributes(to []string) []string
+}
+
+// topLevel appends the key a path starts at, once.
+func topLevel(to []string, p schema.Path) []string {
+	key := p.Name
+	if p.URN != "" {
+		key = p.URN
+	}
+	if slices.Contains(to, key) {
+		return to
+	}
+	return append(to, key)
 }
 
 // compile turns a parsed filter into nodes; values are the literals a template's
@@ -207,7 +226,8 @@ func unescape(raw string) string {
 
 type andNode struct{ l, r node }
 
-func (n andNode) match(s map[string]any) bool { return n.l.match(s) && n.r.match(s) }
+func (n andNode) match(s map[string]any) bool     { return n.l.match(s) && n.r.match(s) }
+func (n andNode) attributes(to []string) []string { return n.r.attributes(n.l.attributes(to)) }
 func (n andNode) equalities() []Equality {
 	return append(n.l.equalities(), n.r.equalities()...)
 }
@@ -216,11 +236,17 @@ type orNode struct{ l, r node }
 
 func (n orNode) match(s map[string]any) bool { return n.l.match(s) || n.r.match(s) }
 func (n orNode) equalities() []Equality      { return nil }
+func (n orNode) attributes(to []string) []string {
+	return n.r.attributes(n.l.attributes(to))
+}
 
 type notNode struct{ n node }
 
 func (n notNode) match(s map[string]any) bool { return !n.n.match(s) }
 func (n notNode) equalities() []Equality      { return nil }
+func (n notNode) attributes(to []string) []string {
+	return n.n.attributes(to)
+}
 
 type valuePathNode struct {
 	path  schema.Path
@@ -235,6 +261,9 @@ func (n valuePathNode) match(doc map[string]any) bool {
 	}
 	return false
 }
+
+// attributes is the value path's own attribute: the inner filter reads its elements.
+func (n valuePathNode) attributes(to []string) []string { return topLevel(to, n.path) }
 
 func (n valuePathNode) equalities() []Equality {
 	eqs := n.inner.equalities()
@@ -276,6 +305,8 @@ func (n cmpNode) equalities() []Equality {
 	}
 	return []Equality{{Attribute: n.path.String(), Value: s}}
 }
+
+func (n cmpNode) attributes(to []string) []string { return topLevel(to, n.path) }
 
 func (n cmpNode) match(scope map[string]any) bool {
 	values := n.actualValues(scope)

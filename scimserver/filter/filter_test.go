@@ -82,8 +82,22 @@ func TestMatch(t *testing.T) {
 			if got := f.Match(user); got != tc.want {
 				t.Errorf("Match = %v, want %v", got, tc.want)
 			}
+			if got := f.Match(only(user, f.Attributes())); got != tc.want {
+				t.Errorf("Match of the document cut to %v = %v, want %v", f.Attributes(), got, tc.want)
+			}
 		})
 	}
+}
+
+// only is doc with the top-level keys named, as a store renders it for a filter.
+func only(doc map[string]any, keys []string) map[string]any {
+	out := map[string]any{}
+	for _, k := range keys {
+		if v, ok := doc[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func TestInvalid(t *testing.T) {

@@ -43,6 +43,9 @@ func FuzzParse(f *testing.F) {
 		if flt.Match(doc) != direct.Match(doc) || !reflect.DeepEqual(flt.Equalities(), direct.Equalities()) {
 			t.Fatalf("%q: the template and the direct parse disagree", s)
 		}
+		if flt.Match(only(doc, flt.Attributes())) != flt.Match(doc) {
+			t.Fatalf("%q: the document cut to %v matches otherwise", s, flt.Attributes())
+		}
 	})
 }
 

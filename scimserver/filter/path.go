@@ -29,14 +29,14 @@ var paths parseCache[PatchPath]
 // ParsePath parses and resolves a PATCH path for the resource type.
 func ParsePath(res *schema.Resource, s string) (PatchPath, error) {
 	key := parseKey{res: res, text: s}
-	if p, hit := paths.get(key); hit {
+	if p, hit := paths.Get(key); hit {
 		return p, nil
 	}
 	p, err := parsePath(res, s)
 	if err != nil {
 		return p, err
 	}
-	paths.put(key, p)
+	paths.Put(key, p)
 	return p, nil
 }
 

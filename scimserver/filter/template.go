@@ -66,14 +66,14 @@ func parseTemplate(res *schema.Resource, rewritten string) (fp.Expression, []str
 		return expr, nil, err
 	}
 	key := parseKey{res: res, text: template}
-	if expr, hit := templates.get(key); hit {
+	if expr, hit := templates.Get(key); hit {
 		return expr, values, nil
 	}
 	expr, err := parseSafely(func() (fp.Expression, error) { return fp.ParseFilterNumber([]byte(template)) })
 	if err != nil {
 		return nil, nil, err
 	}
-	templates.put(key, expr)
+	templates.Put(key, expr)
 	return expr, values, nil
 }
 

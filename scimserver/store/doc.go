@@ -38,7 +38,7 @@ func docOf(v any, omit ...string) (map[string]any, error) {
 		}
 		return doc, err
 	}
-	return plan.render(rv, omit)
+	return plan.render(rv, omit, nil)
 }
 
 // roundTrip writes v as JSON and reads it back into into: what docOf stands for.
@@ -58,8 +58,9 @@ func toMapByJSON(v any) (map[string]any, error) {
 	return m, nil
 }
 
-// structPlan is how a struct type renders: its JSON fields in declaration order.
-type structPlan struct{ fields []fieldPlan }
+// structPlan is how a struct type renders: its JSON fields in declaration order,
+// and in the order of their names, which is how docjson writes them.
+type structPlan struct{ fields, sorted []fieldPlan }
 
 type fieldPlan struct {
 	index     int
@@ -138,6 +139,7 @@ func newPlan(t reflect.Type, building map[reflect.Type]bool) *structPlan {
 		}
 		plan.fields = append(plan.fields, fp)
 	}
+	plan.sorted = slices.SortedFunc(slices.Values(plan.fields), func(a, b fieldPlan) int { return strings.Compare(a.name, b.name) })
 	return plan
 }
 
@@ -174,21 +176,23 @@ func ownJSON(t reflect.Type) bool {
 	return false
 }
 
-func (p *structPlan) render(v reflect.Value, omit []string) (map[string]any, error) {
-	rendered := func(f fieldPlan) bool {
-		return (!f.omitEmpty || !isEmpty(v.Field(f.index))) && !slices.Contains(omit, f.name)
+// render renders the fields of v but those named in omit and, when keep is not nil,
+// those keep does not name.
+func (p *structPlan) render(v reflect.Value, omit, keep []string) (map[string]any, error) {
+	wanted := func(f fieldPlan) bool {
+		return f.rendered(v, omit) && (keep == nil || slices.Contains(keep, f.name))
 	}
 	// Sized for the fields present: a user sets a few of its 25, and a map sized for
 	// all of them was a third of what rendering it allocated.
 	present := 0
 	for _, f := range p.fields {
-		if rendered(f) {
+		if wanted(f) {
 			present++
 		}
 	}
 	doc := make(map[string]any, present)
 	for _, f := range p.fields {
-		if !rendered(f) {
+		if !wanted(f) {
 			continue
 		}
 		fv := v.Field(f.index)
@@ -205,6 +209,11 @@ func (p *structPlan) render(v reflect.Value, omit []string) (map[string]any, err
 		doc[f.name] = val
 	}
 	return doc, nil
+}
+
+// rendered: the field is in the document of v, its struct, unless omit names it.
+func (f fieldPlan) rendered(v reflect.Value, omit []string) bool {
+	return (!f.omitEmpty || !isEmpty(v.Field(f.index))) && !slices.Contains(omit, f.name)
 }
 
 func valueOf(v reflect.Value) (any, error) {
@@ -233,7 +242,7 @@ func valueOf(v reflect.Value) (any, error) {
 		return out, nil
 	case reflect.Struct:
 		if plan := planOf(v.Type()); plan != nil {
-			return plan.render(v, nil)
+			return plan.render(v, nil, nil)
 		}
 	}
 	return valueByJSON(v)

@@ -25,6 +25,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -245,28 +246,85 @@ func (c *collection[T]) List(ctx context.Context, t Tenant, eqs []filter.Equalit
 // item is obj, rendered when asked.
 func (c *collection[T]) item(ctx context.Context, t Tenant, obj T) *Item {
 	return &Item{ID: obj.GetName(), Created: obj.GetCreationTimestamp().Time,
-		render: func() (*Resource, error) { return c.rendered(ctx, t, obj) }}
+		view: &listed[T]{c: c, ctx: ctx, t: t, obj: obj}}
 }
 
 // Item is a listed resource, rendered only when asked: a page of an unfiltered list
-// renders its page, not the tenant.
+// renders its page, not the tenant, and a filter renders what it reads.
 type Item struct {
 	ID      string
 	Created time.Time
-	render  func() (*Resource, error)
+	view    itemView
 	cached  *Resource
+}
+
+// itemView is a listed object and how its collection renders it.
+type itemView interface {
+	render() (*Resource, error)
+	// docFor renders the top-level attributes keys, when that is less than the whole.
+	docFor(keys []string) (doc map[string]any, ok bool, err error)
+	// appendJSON writes the document without rendering it, when the codec can.
+	appendJSON(dst []byte) (_ []byte, ok bool, err error)
+}
+
+type listed[T client.Object] struct {
+	c   *collection[T]
+	ctx context.Context
+	t   Tenant
+	obj T
+}
+
+func (l *listed[T]) render() (*Resource, error) { return l.c.rendered(l.ctx, l.t, l.obj) }
+func (l *listed[T]) docFor(keys []string) (map[string]any, bool, error) {
+	return l.c.docFor(l.obj, keys)
+}
+func (l *listed[T]) appendJSON(dst []byte) ([]byte, bool, error) {
+	return l.c.appendJSON(l.ctx, l.t, l.obj, dst)
 }
 
 // Resource renders the item (once).
 func (i *Item) Resource() (*Resource, error) {
 	if i.cached == nil {
-		r, err := i.render()
+		r, err := i.view.render()
 		if err != nil {
 			return nil, err
 		}
 		i.cached = r
 	}
 	return i.cached, nil
+}
+
+// Match tells whether the item matches f, rendering only what f reads when it can.
+func (i *Item) Match(f *filter.Filter) (bool, error) {
+	if i.cached == nil {
+		doc, ok, err := i.view.docFor(f.Attributes())
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return f.Match(doc), nil
+		}
+	}
+	r, err := i.Resource()
+	if err != nil {
+		return false, err
+	}
+	return f.Match(r.Doc), nil
+}
+
+// AppendJSON writes the item's document, as docjson writes it rendered.
+func (i *Item) AppendJSON(dst []byte) ([]byte, error) {
+	if i.cached == nil {
+		out, ok, err := i.view.appendJSON(dst)
+		if err != nil || ok {
+			return out, err
+		}
+	}
+	r, err := i.Resource()
+	if err != nil {
+		return dst, err
+	}
+	return docjson.Append(dst, r.Doc)
 }
 
 // candidates narrows a query to the objects an index says may match; the filter
@@ -306,7 +364,21 @@ func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resourc
 	res := c.codec.resource()
 	doc["id"] = obj.GetName()
 	doc["schemas"] = schemasOf(res, doc)
-	version := Version(obj)
+	m := c.metaOf(t, obj)
+	doc["meta"] = map[string]any{
+		"resourceType": res.Name,
+		"created":      m.created,
+		"lastModified": m.lastModified,
+		"location":     m.location,
+		"version":      m.version,
+	}
+	return &Resource{Doc: doc, ID: obj.GetName(), Version: m.version, Object: obj}, nil
+}
+
+// meta is a resource's meta attribute but its resourceType.
+type meta struct{ created, lastModified, location, version string }
+
+func (c *collection[T]) metaOf(t Tenant, obj T) meta {
 	created := obj.GetCreationTimestamp().UTC()
 	lastModified := created
 	if s, ok := obj.GetAnnotations()[AnnotationLastModified]; ok {
@@ -314,14 +386,12 @@ func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resourc
 			lastModified = t
 		}
 	}
-	doc["meta"] = map[string]any{
-		"resourceType": res.Name,
-		"created":      created.Format(time.RFC3339),
-		"lastModified": lastModified.Format(time.RFC3339Nano),
-		"location":     t.BaseURL + res.Endpoint + "/" + obj.GetName(),
-		"version":      version,
+	return meta{
+		created:      created.Format(time.RFC3339),
+		lastModified: lastModified.Format(time.RFC3339Nano),
+		location:     t.BaseURL + c.codec.resource().Endpoint + "/" + obj.GetName(),
+		version:      Version(obj),
 	}
-	return &Resource{Doc: doc, ID: obj.GetName(), Version: version, Object: obj}, nil
 }
 
 // Version is the ETag of a resource. It follows metadata.generation, which changes

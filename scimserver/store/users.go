@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"reflect"
+	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -10,6 +12,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -84,6 +87,64 @@ func (c userCodec) render(ctx context.Context, t Tenant, u *identityv1alpha1.Sci
 		doc["groups"] = groups
 	}
 	return doc, nil
+}
+
+func (userCodec) spec(u *identityv1alpha1.ScimUser) (reflect.Value, []string) {
+	return reflect.ValueOf(&u.Spec).Elem(), userSpecNotRendered
+}
+
+var enterpriseUserPlan = sync.OnceValue(func() *structPlan { return planOf(reflect.TypeFor[identityv1alpha1.EnterpriseUser]()) })
+
+// appendMembers writes what render adds to the spec's attributes: the enterprise
+// extension and the groups. Other extensions are left to render.
+func (c userCodec) appendMembers(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser, m *members) (bool, error) {
+	if len(u.Spec.Extensions) > 0 {
+		return false, nil
+	}
+	if ent := u.Spec.Enterprise; ent != nil {
+		plan := enterpriseUserPlan()
+		if plan == nil {
+			return false, nil
+		}
+		m.begin(schema.EnterpriseUserURN)
+		var ok bool
+		if m.buf, ok = plan.appendObject(m.buf, reflect.ValueOf(ent).Elem(), nil, nil); !ok {
+			return false, nil
+		}
+		m.end()
+		if mb := m.list[len(m.list)-1]; mb.end-mb.start == len("{}") {
+			m.drop()
+		}
+	}
+	refs, err := c.store.groupsNaming(ctx, t, u.Name)
+	if err != nil {
+		return false, err
+	}
+	m.begin("groups")
+	n := 0
+	sep := byte('[')
+	for _, g := range refs {
+		if g.Deleting {
+			continue
+		}
+		m.buf = append(m.buf, sep)
+		sep = ','
+		n++
+		m.buf = append(m.buf, `{"$ref":`...)
+		m.buf = docjson.AppendString(m.buf, t.BaseURL+"/Groups/"+g.Name)
+		m.buf = append(m.buf, `,"display":`...)
+		m.buf = docjson.AppendString(m.buf, g.DisplayName)
+		m.buf = append(m.buf, `,"type":"direct","value":`...)
+		m.buf = docjson.AppendString(m.buf, g.Name)
+		m.buf = append(m.buf, '}')
+	}
+	if n == 0 {
+		m.drop()
+		return true, nil
+	}
+	m.buf = append(m.buf, ']')
+	m.end()
+	return true, nil
 }
 
 // groupsOf computes a user's groups from group membership (the member index).

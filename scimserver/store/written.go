@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"sync"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
+)
+
+// writingCodec is a codec whose documents are written from their objects (see
+// docappend.go) as well as rendered.
+type writingCodec[T client.Object] interface {
+	// spec is the struct the document's own attributes render from, and its fields
+	// that are not attributes.
+	spec(obj T) (spec reflect.Value, omit []string)
+	// appendMembers adds the document's members besides id, schemas, meta and the
+	// spec's fields; ok is false for a document only render renders.
+	appendMembers(ctx context.Context, t Tenant, obj T, m *members) (ok bool, err error)
+}
+
+// specOf is obj's spec as its codec renders it, with the plan it renders by, when the
+// codec writes its documents.
+type specOf[T client.Object] struct {
+	codec writingCodec[T]
+	value reflect.Value
+	omit  []string
+	plan  *structPlan
+}
+
+func (c *collection[T]) specOf(obj T) (specOf[T], bool) {
+	wc, ok := any(c.codec).(writingCodec[T])
+	if !ok {
+		return specOf[T]{}, false
+	}
+	value, omit := wc.spec(obj)
+	plan := planOf(value.Type())
+	return specOf[T]{codec: wc, value: value, omit: omit, plan: plan}, plan != nil
+}
+
+// docFor renders the top-level attributes keys names of obj, when its codec renders
+// them all from its spec: what a filter reads of a listed resource.
+func (c *collection[T]) docFor(obj T, keys []string) (map[string]any, bool, error) {
+	spec, ok := c.specOf(obj)
+	if !ok {
+		return nil, false, nil
+	}
+	for _, key := range keys {
+		if key != "id" && (slices.Contains(spec.omit, key) || !slices.ContainsFunc(spec.plan.fields, func(f fieldPlan) bool { return f.name == key })) {
+			return nil, false, nil
+		}
+	}
+	doc, err := spec.plan.render(spec.value, spec.omit, keys)
+	if err != nil {
+		return nil, false, err
+	}
+	if slices.Contains(keys, "id") {
+		doc["id"] = obj.GetName()
+	}
+	return doc, true, nil
+}
+
+// appendJSON writes obj's document as docjson writes what rendered renders; ok is
+// false, and dst as it was, when its codec cannot.
+func (c *collection[T]) appendJSON(ctx context.Context, t Tenant, obj T, dst []byte) ([]byte, bool, error) {
+	spec, ok := c.specOf(obj)
+	if !ok {
+		return dst, false, nil
+	}
+	m := memberPool.Get().(*members)
+	defer putMembers(m)
+	if ok, err := spec.codec.appendMembers(ctx, t, obj, m); !ok || err != nil {
+		return dst, false, err
+	}
+	c.appendCommon(t, obj, m)
+	m.sort()
+	out, ok := spec.plan.appendObject(dst, spec.value, spec.omit, m)
+	if !ok {
+		return dst, false, nil
+	}
+	return out, true, nil
+}
+
+// appendCommon adds what every resource has: id, schemas (the core schema, then the
+// extensions present, sorted) and meta.
+func (c *collection[T]) appendCommon(t Tenant, obj T, m *members) {
+	res := c.codec.resource()
+	var stack [4]string
+	urns := stack[:0]
+	for _, mb := range m.list {
+		if isURN(mb.key) {
+			urns = append(urns, mb.key)
+		}
+	}
+	slices.Sort(urns)
+	m.begin("schemas")
+	m.buf = append(m.buf, '[')
+	m.buf = docjson.AppendString(m.buf, res.Core.ID)
+	for _, urn := range urns {
+		m.buf = append(m.buf, ',')
+		m.buf = docjson.AppendString(m.buf, urn)
+	}
+	m.buf = append(m.buf, ']')
+	m.end()
+	m.addString("id", obj.GetName())
+	meta := c.metaOf(t, obj)
+	m.begin("meta")
+	sep := byte('{')
+	for _, kv := range [...][2]string{
+		{"created", meta.created},
+		{"lastModified", meta.lastModified},
+		{"location", meta.location},
+		{"resourceType", res.Name},
+		{"version", meta.version},
+	} {
+		m.buf = append(m.buf, sep)
+		sep = ','
+		m.buf = docjson.AppendString(m.buf, kv[0])
+		m.buf = append(m.buf, ':')
+		m.buf = docjson.AppendString(m.buf, kv[1])
+	}
+	m.buf = append(m.buf, '}')
+	m.end()
+}
+
+var memberPool = sync.Pool{New: func() any { return &members{} }}
+
+// maxPooledMembers keeps the pool from holding on to a rare large document's members.
+const maxPooledMembers = 64 << 10
+
+func putMembers(m *members) {
+	if cap(m.buf) > maxPooledMembers {
+		return
+	}
+	m.buf, m.list = m.buf[:0], m.list[:0]
+	memberPool.Put(m)
+}
