@@ -1,8 +1,8 @@
 // Command loadtest replays an Entra ID-like provisioning cycle against a SCIM tenant and
 // measures it against two baselines taken in the same run: the API server's own write
 // ceiling (the same ScimUsers written straight with a controller-runtime client) and
-// the HTTP floor (a bare net/http handler answering with a lookup's response, measured
-// in blocks alternating with the lookups). With --embedded it also creates users on a
+// the HTTP floor (a bare net/http handler in a process of its own answering with a
+// lookup's response, measured in blocks alternating with the lookups). With --embedded it also creates users on a
 // replica that runs no controllers, to tell the SCIM server's cost from theirs.
 //
 // With --embedded it starts everything itself: a local control plane (the envtest
@@ -50,6 +50,13 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == floorServeArg {
+		if err := serveFloor(); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: the HTTP floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg := config{}
 	flag.StringVar(&cfg.url, "url", "", "Tenant URL (…/scim/NAMESPACE/TENANT/v2); not with --embedded.")
 	flag.StringVar(&cfg.token, "token", "", "Bearer token of the tenant; not with --embedded.")
