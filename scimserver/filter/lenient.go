@@ -20,11 +20,14 @@ import (
 //
 // It only moves tokens; the parser still decides what is valid.
 func lenient(s string, fold bool, fixURN func(string) string) (string, error) {
-	toks, err := tokenize(s)
+	// Every lookup goes through here: its tokens stay on the stack, and a filter that
+	// needs no rewriting (most) is returned as it came.
+	var toksStack, outStack [16]token
+	toks, err := tokenize(s, toksStack[:0])
 	if err != nil {
 		return "", err
 	}
-	var out []token
+	out := outStack[:0]
 	var brackets []int // indexes in out of unmatched '['
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -73,11 +76,25 @@ func lenient(s string, fold bool, fixURN func(string) string) (string, error) {
 		}
 		out = append(out, t)
 	}
+	if spells(s, out) {
+		return s, nil
+	}
 	var b strings.Builder
 	for _, t := range out {
 		b.WriteString(t.text)
 	}
 	return b.String(), nil
+}
+
+// spells: the tokens, one after the other, are s.
+func spells(s string, toks []token) bool {
+	for _, t := range toks {
+		if !strings.HasPrefix(s, t.text) {
+			return false
+		}
+		s = s[len(t.text):]
+	}
+	return s == ""
 }
 
 // groupForAnd makes a value filter safe to extend with "and …". The parser takes no
@@ -110,8 +127,8 @@ type token struct {
 	text string
 }
 
-func tokenize(s string) ([]token, error) {
-	var toks []token
+// tokenize appends the tokens of s to toks.
+func tokenize(s string, toks []token) ([]token, error) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -136,10 +153,10 @@ func tokenize(s string) ([]token, error) {
 			toks = append(toks, token{tokSpace, " "})
 			i = j
 		case c == '(' || c == '[':
-			toks = append(toks, token{tokOpen, string(c)})
+			toks = append(toks, token{tokOpen, s[i : i+1]})
 			i++
 		case c == ')' || c == ']':
-			toks = append(toks, token{tokClose, string(c)})
+			toks = append(toks, token{tokClose, s[i : i+1]})
 			i++
 		default:
 			j := i
