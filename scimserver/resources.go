@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/store"
@@ -56,12 +57,32 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		writeError(w, r, err)
 		return
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && store.ETagMatches(inm, found.Version) {
-		w.Header().Set("ETag", found.Version)
+	version := found.Version()
+	if inm := r.Header.Get("If-None-Match"); inm != "" && store.ETagMatches(inm, version) {
+		w.Header().Set("ETag", version)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	s.writeResource(w, r, http.StatusOK, coll.Resource(), found)
+	if q := r.URL.Query(); q.Get("attributes") != "" || q.Get("excludedAttributes") != "" {
+		rendered, err := found.Resource()
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		s.writeResource(w, r, http.StatusOK, coll.Resource(), rendered)
+		return
+	}
+	// Nothing to project: the resource writes its document itself.
+	buf := responseBuffers.Get().(*[]byte)
+	defer putResponseBuffer(buf)
+	b, err := found.AppendJSON((*buf)[:0])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	*buf = b
+	w.Header().Set("ETag", version)
+	writeJSON(w, http.StatusOK, docjson.Raw(b))
 }
 
 // replace is PUT: the body replaces every attribute the client may write.

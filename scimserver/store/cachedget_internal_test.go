@@ -47,9 +47,13 @@ func TestAReadAsksTheAPIServerWhenTheCacheIsStuck(t *testing.T) {
 	began := time.Now()
 	request, cancelRequest := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelRequest()
-	got, err := st.Users().Get(request, tenant, user.Name)
+	item, err := st.Users().Get(request, tenant, user.Name)
 	if err != nil {
 		t.Fatalf("GET with a stuck cache: %v", err)
+	}
+	got, err := item.Resource()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got.Doc["userName"] != "bjensen@example.com" {
 		t.Errorf("read %v", got.Doc)

@@ -142,7 +142,8 @@ func (s *Store) groupsNaming(ctx context.Context, t Tenant, memberID string) ([]
 // Collection is the set of one resource type, Users or Groups.
 type Collection interface {
 	Resource() *schema.Resource
-	Get(ctx context.Context, t Tenant, id string) (*Resource, error)
+	// Get reads one resource, rendered or written when asked.
+	Get(ctx context.Context, t Tenant, id string) (*Item, error)
 	List(ctx context.Context, t Tenant, eqs []filter.Equality) ([]*Item, error)
 	Create(ctx context.Context, t Tenant, doc map[string]any) (*Resource, error)
 	Update(ctx context.Context, t Tenant, id, ifMatch string, change func(map[string]any) (map[string]any, error)) (*Updated, error)
@@ -190,12 +191,12 @@ func (c *collection[T]) id(t Tenant, unique string, n int) string {
 	return uuid.NewSHA1(idNamespace, []byte(seed)).String()
 }
 
-func (c *collection[T]) Get(ctx context.Context, t Tenant, id string) (*Resource, error) {
+func (c *collection[T]) Get(ctx context.Context, t Tenant, id string) (*Item, error) {
 	obj, err := c.get(ctx, t, id, false)
 	if err != nil {
 		return nil, err
 	}
-	return c.rendered(ctx, t, obj)
+	return c.item(ctx, t, obj), nil
 }
 
 // get reads one resource of the tenant; fresh reads the API server instead of the cache.
@@ -249,8 +250,9 @@ func (c *collection[T]) item(ctx context.Context, t Tenant, obj T) *Item {
 		view: &listed[T]{c: c, ctx: ctx, t: t, obj: obj}}
 }
 
-// Item is a listed resource, rendered only when asked: a page of an unfiltered list
-// renders its page, not the tenant, and a filter renders what it reads.
+// Item is a resource read, rendered only when asked: a page of an unfiltered list
+// renders its page, not the tenant, a filter renders what it reads, and a response
+// without attributes to project is written without rendering.
 type Item struct {
 	ID      string
 	Created time.Time
@@ -265,6 +267,7 @@ type itemView interface {
 	docFor(keys []string) (doc map[string]any, ok bool, err error)
 	// appendJSON writes the document without rendering it, when the codec can.
 	appendJSON(dst []byte) (_ []byte, ok bool, err error)
+	version() string
 }
 
 type listed[T client.Object] struct {
@@ -275,6 +278,7 @@ type listed[T client.Object] struct {
 }
 
 func (l *listed[T]) render() (*Resource, error) { return l.c.rendered(l.ctx, l.t, l.obj) }
+func (l *listed[T]) version() string            { return Version(l.obj) }
 func (l *listed[T]) docFor(keys []string) (map[string]any, bool, error) {
 	return l.c.docFor(l.obj, keys)
 }
@@ -293,6 +297,9 @@ func (i *Item) Resource() (*Resource, error) {
 	}
 	return i.cached, nil
 }
+
+// Version is the item's ETag.
+func (i *Item) Version() string { return i.view.version() }
 
 // Match tells whether the item matches f, rendering only what f reads when it can.
 func (i *Item) Match(f *filter.Filter) (bool, error) {
