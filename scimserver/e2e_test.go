@@ -642,6 +642,12 @@ func TestETags(t *testing.T) {
 	if status, _, _ := c.do("GET", "/Users/"+id, nil, "If-None-Match", etag); status != 304 {
 		t.Errorf("If-None-Match current: %d", status)
 	}
+	for _, query := range []string{"", "?attributes=userName"} {
+		_, got, header := c.do("GET", "/Users/"+id+query, nil)
+		if meta, _ := got["meta"].(map[string]any); header.Get("ETag") != etag || query == "" && meta["version"] != etag {
+			t.Errorf("GET%s: ETag %q, meta %v; created with %q", query, header.Get("ETag"), got["meta"], etag)
+		}
+	}
 	c.must(204, "PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "title", "value": "x"}}}, "If-Match", etag)
 	status, body, _ := c.do("PATCH", "/Users/"+id, map[string]any{"Operations": []any{map[string]any{"op": "add", "path": "title", "value": "y"}}}, "If-Match", etag)
 	if status != 412 {
