@@ -102,11 +102,20 @@ func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, req *reques
 	resources := make([]any, 0, len(page))
 	written := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(written)
+	var excludedOf *schema.Resource
+	var exclude []string
+	writable := false
 	for _, h := range page {
-		if len(q.Attributes) == 0 && len(q.ExcludedAttributes) == 0 {
-			// Nothing to project: the item writes its document itself.
+		if h.res != excludedOf {
+			excludedOf = h.res
+			exclude, writable = h.res.ExcludedKeys(q.ExcludedAttributes)
+			writable = writable && len(q.Attributes) == 0
+		}
+		if writable {
+			// Nothing to project but top-level attributes to leave out: the item
+			// writes its document itself.
 			start := len(*written)
-			b, err := h.item.AppendJSON(*written)
+			b, err := h.item.AppendJSON(*written, exclude)
 			if err != nil {
 				writeError(w, r, err)
 				return

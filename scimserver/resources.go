@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/patch"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/store"
@@ -63,7 +62,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if q := r.URL.Query(); q.Get("attributes") != "" || q.Get("excludedAttributes") != "" {
+	q := r.URL.Query()
+	exclude, writable := coll.Resource().ExcludedKeys(schema.ParseAttributeList(q.Get("excludedAttributes")))
+	if !writable || q.Get("attributes") != "" {
 		rendered, err := found.Resource()
 		if err != nil {
 			writeError(w, r, err)
@@ -72,17 +73,18 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		s.writeResource(w, r, http.StatusOK, coll.Resource(), rendered)
 		return
 	}
-	// Nothing to project: the resource writes its document itself.
+	// Nothing to project but top-level attributes to leave out: the resource writes
+	// its document itself.
 	buf := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(buf)
-	b, err := found.AppendJSON((*buf)[:0])
+	b, err := found.AppendJSON((*buf)[:0], exclude)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	*buf = b
 	w.Header().Set("ETag", version)
-	writeJSON(w, http.StatusOK, docjson.Raw(b))
+	writeBody(w, http.StatusOK, b)
 }
 
 // replace is PUT: the body replaces every attribute the client may write.

@@ -28,10 +28,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	} else {
 		*buf = b
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody answers with a JSON body already written.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(body)
 }
 
 // responseBuffers hold responses while they are written: a lookup's or a user's

@@ -158,6 +158,12 @@ func BenchmarkLookupUserName(b *testing.B) {
 // BenchmarkGetGroup1000Members renders a group of 1,000 members.
 func BenchmarkGetGroup1000Members(b *testing.B) { get(b, server(b), "/Groups/big-group") }
 
+// BenchmarkLookupGroupWithoutMembers is Entra's lookup of a group, here of 1,000
+// members, which it asks for without them.
+func BenchmarkLookupGroupWithoutMembers(b *testing.B) {
+	get(b, server(b), `/Groups?excludedAttributes=members&filter=displayName+eq+"Everyone"`)
+}
+
 // BenchmarkListUsers100 is a ListResponse page of 100 users.
 func BenchmarkListUsers100(b *testing.B) { get(b, server(b), "/Users?startIndex=1&count=100") }
 

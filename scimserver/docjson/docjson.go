@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Raw is a value's JSON, written as it is: a listed user written straight from its
@@ -100,15 +101,37 @@ func appendArray(dst []byte, a []any) ([]byte, error) {
 // AppendString appends s as a JSON string. It writes what needs no escaping itself
 // and leaves the rest to encoding/json, whose escaping (HTML characters, U+2028, invalid UTF-8) it keeps.
 func AppendString(dst []byte, s string) []byte {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always encodes
-			return append(dst, b...)
-		}
+	if needsEscaping(s) {
+		b, _ := json.Marshal(s) // a string always encodes
+		return append(dst, b...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// AppendJoined appends the parts joined as one JSON string, without joining them
+// first when none needs escaping: a group's members each have a $ref of three parts.
+func AppendJoined(dst []byte, parts ...string) []byte {
+	for _, p := range parts {
+		if needsEscaping(p) {
+			return AppendString(dst, strings.Join(parts, ""))
+		}
+	}
+	dst = append(dst, '"')
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	return append(dst, '"')
+}
+
+func needsEscaping(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return true
+		}
+	}
+	return false
 }
 
 // isNumber: n is a JSON number (valid JSON made of a number's characters only).

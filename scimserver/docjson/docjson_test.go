@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/scim-operator/scim-operator/scimserver/docjson"
@@ -53,6 +54,16 @@ func TestAppendWritesRawAsItIs(t *testing.T) {
 		"Resources": []any{docjson.Raw(`{"id":"a","userName":"<b>"}`), map[string]any{"id": "c"}}})
 	if want := `x{"Resources":[{"id":"a","userName":"<b>"},{"id":"c"}],"totalResults":2}`; err != nil || string(got) != want {
 		t.Fatalf("Append = %s, %v; want %s", got, err, want)
+	}
+}
+
+// AppendJoined writes the parts as encoding/json writes them joined.
+func TestAppendJoinedWritesThePartsJoined(t *testing.T) {
+	for _, parts := range [][]string{{}, {"https://example.com/scim", "/", "Users", "s/", "u1"}, {"a", "<b>", "\u2028"}, {"\xff", "\xfe"}, {"", ""}} {
+		want, _ := json.Marshal(strings.Join(parts, ""))
+		if got := docjson.AppendJoined([]byte("x"), parts...); string(got) != "x"+string(want) {
+			t.Errorf("AppendJoined(%q) = %s, want x%s", parts, got, want)
+		}
 	}
 }
 

@@ -17,12 +17,34 @@ func (r *Resource) Project(doc map[string]any, attributes, excluded []string) ma
 		}
 		return out
 	}
-	for _, name := range excluded {
-		if keys, ok := r.projectionKeys(name); ok && !(len(keys) == 1 && keys[0] == "id") {
-			deleteKeys(doc, keys)
-		}
+	for _, keys := range r.excludedPaths(excluded) {
+		deleteKeys(doc, keys)
 	}
 	return doc
+}
+
+// ExcludedKeys returns the top-level keys Project removes for excludedAttributes
+// without attributes, when it removes nothing deeper; ok is false when it does.
+func (r *Resource) ExcludedKeys(excluded []string) (keys []string, ok bool) {
+	for _, path := range r.excludedPaths(excluded) {
+		if len(path) != 1 {
+			return nil, false
+		}
+		keys = append(keys, path[0])
+	}
+	return keys, true
+}
+
+// excludedPaths are where in a document the excludedAttributes are: id is always
+// returned, and names the resource does not have are ignored.
+func (r *Resource) excludedPaths(excluded []string) [][]string {
+	var paths [][]string
+	for _, name := range excluded {
+		if keys, ok := r.projectionKeys(name); ok && !(len(keys) == 1 && keys[0] == "id") {
+			paths = append(paths, keys)
+		}
+	}
+	return paths
 }
 
 func (r *Resource) projectionKeys(name string) ([]string, bool) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -90,6 +91,28 @@ func TestProject(t *testing.T) {
 				t.Errorf("got  %v\nwant %v", got, want)
 			}
 		})
+	}
+}
+
+// ExcludedKeys are the top-level keys Project removes, and only when it removes
+// nothing deeper.
+func TestExcludedKeys(t *testing.T) {
+	for _, tc := range []struct {
+		res      *Resource
+		excluded []string
+		want     []string
+		ok       bool
+	}{
+		{User, nil, nil, true},
+		{Group, []string{"members"}, []string{"members"}, true},
+		{User, []string{"Name", "emails", "meta", "id", "nosuch", `groups[type eq "direct"]`}, []string{"name", "emails", "meta", "groups"}, true},
+		{User, []string{"name", "name.givenName"}, nil, false},
+		{User, []string{"department"}, nil, false},
+	} {
+		keys, ok := tc.res.ExcludedKeys(tc.excluded)
+		if ok != tc.ok || !slices.Equal(keys, tc.want) {
+			t.Errorf("%s %v: %v, %v; want %v, %v", tc.res.Name, tc.excluded, keys, ok, tc.want, tc.ok)
+		}
 	}
 }
 

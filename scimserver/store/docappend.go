@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,18 @@ type member struct {
 type members struct {
 	buf  []byte
 	list []member
+	// exclude are the top-level keys the document is written without.
+	exclude []string
+}
+
+// wants: the document is written with the member key.
+func (m *members) wants(key string) bool { return !slices.Contains(m.exclude, key) }
+
+// leaveOutExcluded drops the members the document is written without.
+func (m *members) leaveOutExcluded() {
+	if len(m.exclude) > 0 {
+		m.list = slices.DeleteFunc(m.list, func(mb member) bool { return !m.wants(mb.key) })
+	}
 }
 
 // begin starts a member; its JSON is what is appended to m.buf until end.

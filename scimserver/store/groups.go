@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"reflect"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -9,6 +10,7 @@ import (
 
 	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/index"
+	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -71,10 +73,7 @@ func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGr
 	// responses show it.
 	members := make([]any, 0, len(g.Spec.Members))
 	for _, m := range g.Spec.Members {
-		typ := string(m.Type)
-		if typ == "" {
-			typ = string(identityv1alpha1.MemberUser)
-		}
+		typ := memberType(m)
 		el := map[string]any{"value": m.Value, "type": typ, "$ref": t.BaseURL + "/" + typ + "s/" + m.Value}
 		if m.Display != "" {
 			el["display"] = m.Display
@@ -83,6 +82,53 @@ func (groupCodec) render(_ context.Context, t Tenant, g *identityv1alpha1.ScimGr
 	}
 	doc["members"] = members
 	return doc, nil
+}
+
+// groupSpecNotRendered are the spec fields render does not render as they are: what
+// only administrators set, and the members, which it completes.
+var groupSpecNotRendered = []string{"tenantRef", "role", "members"}
+
+func (groupCodec) spec(g *identityv1alpha1.ScimGroup) (reflect.Value, []string) {
+	return reflect.ValueOf(&g.Spec).Elem(), groupSpecNotRendered
+}
+
+// appendMembers writes the members as render completes them. Entra ID looks groups up
+// with excludedAttributes=members: a group of 1,000 is then written without them, not
+// rendered with them and stripped of them.
+func (groupCodec) appendMembers(_ context.Context, t Tenant, g *identityv1alpha1.ScimGroup, m *members) (bool, error) {
+	if !m.wants("members") {
+		return true, nil
+	}
+	m.begin("members")
+	m.buf = append(m.buf, '[')
+	for i, member := range g.Spec.Members {
+		if i > 0 {
+			m.buf = append(m.buf, ',')
+		}
+		typ := memberType(member)
+		m.buf = append(m.buf, `{"$ref":`...)
+		m.buf = docjson.AppendJoined(m.buf, t.BaseURL, "/", typ, "s/", member.Value)
+		if member.Display != "" {
+			m.buf = append(m.buf, `,"display":`...)
+			m.buf = docjson.AppendString(m.buf, member.Display)
+		}
+		m.buf = append(m.buf, `,"type":`...)
+		m.buf = docjson.AppendString(m.buf, typ)
+		m.buf = append(m.buf, `,"value":`...)
+		m.buf = docjson.AppendString(m.buf, member.Value)
+		m.buf = append(m.buf, '}')
+	}
+	m.buf = append(m.buf, ']')
+	m.end()
+	return true, nil
+}
+
+// memberType is a member's type, User unless it says otherwise.
+func memberType(m identityv1alpha1.GroupMember) string {
+	if m.Type == "" {
+		return string(identityv1alpha1.MemberUser)
+	}
+	return string(m.Type)
 }
 
 func (groupCodec) apply(doc map[string]any, g *identityv1alpha1.ScimGroup) error {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -265,8 +266,9 @@ type itemView interface {
 	render() (*Resource, error)
 	// docFor renders the top-level attributes keys, when that is less than the whole.
 	docFor(keys []string) (doc map[string]any, ok bool, err error)
-	// appendJSON writes the document without rendering it, when the codec can.
-	appendJSON(dst []byte) (_ []byte, ok bool, err error)
+	// appendJSON writes the document without rendering it, when the codec can,
+	// without the top-level members exclude names.
+	appendJSON(dst []byte, exclude []string) (_ []byte, ok bool, err error)
 	version() string
 }
 
@@ -282,8 +284,8 @@ func (l *listed[T]) version() string            { return Version(l.obj) }
 func (l *listed[T]) docFor(keys []string) (map[string]any, bool, error) {
 	return l.c.docFor(l.obj, keys)
 }
-func (l *listed[T]) appendJSON(dst []byte) ([]byte, bool, error) {
-	return l.c.appendJSON(l.ctx, l.t, l.obj, dst)
+func (l *listed[T]) appendJSON(dst []byte, exclude []string) ([]byte, bool, error) {
+	return l.c.appendJSON(l.ctx, l.t, l.obj, dst, exclude)
 }
 
 // Resource renders the item (once).
@@ -319,10 +321,11 @@ func (i *Item) Match(f *filter.Filter) (bool, error) {
 	return f.Match(r.Doc), nil
 }
 
-// AppendJSON writes the item's document, as docjson writes it rendered.
-func (i *Item) AppendJSON(dst []byte) ([]byte, error) {
+// AppendJSON writes the item's document, as docjson writes it rendered, without the
+// top-level members exclude names (schema.Resource.ExcludedKeys).
+func (i *Item) AppendJSON(dst []byte, exclude []string) ([]byte, error) {
 	if i.cached == nil {
-		out, ok, err := i.view.appendJSON(dst)
+		out, ok, err := i.view.appendJSON(dst, exclude)
 		if err != nil || ok {
 			return out, err
 		}
@@ -331,7 +334,14 @@ func (i *Item) AppendJSON(dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	return docjson.Append(dst, r.Doc)
+	doc := r.Doc
+	if len(exclude) > 0 {
+		doc = maps.Clone(doc)
+		for _, key := range exclude {
+			delete(doc, key)
+		}
+	}
+	return docjson.Append(dst, doc)
 }
 
 // candidates narrows a query to the objects an index says may match; the filter

@@ -116,6 +116,9 @@ func (c userCodec) appendMembers(ctx context.Context, t Tenant, u *identityv1alp
 			m.drop()
 		}
 	}
+	if !m.wants("groups") {
+		return true, nil
+	}
 	refs, err := c.store.groupsNaming(ctx, t, u.Name)
 	if err != nil {
 		return false, err
@@ -131,7 +134,7 @@ func (c userCodec) appendMembers(ctx context.Context, t Tenant, u *identityv1alp
 		sep = ','
 		n++
 		m.buf = append(m.buf, `{"$ref":`...)
-		m.buf = docjson.AppendString(m.buf, t.BaseURL+"/Groups/"+g.Name)
+		m.buf = docjson.AppendJoined(m.buf, t.BaseURL, "/Groups/", g.Name)
 		m.buf = append(m.buf, `,"display":`...)
 		m.buf = docjson.AppendString(m.buf, g.DisplayName)
 		m.buf = append(m.buf, `,"type":"direct","value":`...)

@@ -18,7 +18,8 @@ type writingCodec[T client.Object] interface {
 	// that are not attributes.
 	spec(obj T) (spec reflect.Value, omit []string)
 	// appendMembers adds the document's members besides id, schemas, meta and the
-	// spec's fields; ok is false for a document only render renders.
+	// spec's fields; ok is false for a document only render renders. It may leave out
+	// a member m does not want, unless its key is a URN: schemas lists those present.
 	appendMembers(ctx context.Context, t Tenant, obj T, m *members) (ok bool, err error)
 }
 
@@ -63,21 +64,28 @@ func (c *collection[T]) docFor(obj T, keys []string) (map[string]any, bool, erro
 	return doc, true, nil
 }
 
-// appendJSON writes obj's document as docjson writes what rendered renders; ok is
-// false, and dst as it was, when its codec cannot.
-func (c *collection[T]) appendJSON(ctx context.Context, t Tenant, obj T, dst []byte) ([]byte, bool, error) {
+// appendJSON writes obj's document as docjson writes what rendered renders, without
+// the top-level members exclude names; ok is false, and dst as it was, when its codec
+// cannot.
+func (c *collection[T]) appendJSON(ctx context.Context, t Tenant, obj T, dst []byte, exclude []string) ([]byte, bool, error) {
 	spec, ok := c.specOf(obj)
 	if !ok {
 		return dst, false, nil
 	}
 	m := memberPool.Get().(*members)
 	defer putMembers(m)
+	m.exclude = exclude
 	if ok, err := spec.codec.appendMembers(ctx, t, obj, m); !ok || err != nil {
 		return dst, false, err
 	}
 	c.appendCommon(t, obj, m)
+	m.leaveOutExcluded()
 	m.sort()
-	out, ok := spec.plan.appendObject(dst, spec.value, spec.omit, m)
+	omit := spec.omit
+	if len(exclude) > 0 {
+		omit = append(slices.Clip(omit), exclude...)
+	}
+	out, ok := spec.plan.appendObject(dst, spec.value, omit, m)
 	if !ok {
 		return dst, false, nil
 	}
@@ -135,6 +143,6 @@ func putMembers(m *members) {
 	if cap(m.buf) > maxPooledMembers {
 		return
 	}
-	m.buf, m.list = m.buf[:0], m.list[:0]
+	m.buf, m.list, m.exclude = m.buf[:0], m.list[:0], nil
 	memberPool.Put(m)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"reflect"
 	"testing"
@@ -83,50 +84,87 @@ func writtenCases(t *testing.T) map[string]*identityv1alpha1.ScimUser {
 	return out
 }
 
-// A listed user written from its object is, byte for byte, the rendered document as
-// docjson writes it; only a user with an extension other than the enterprise one is
-// left to rendering.
+// requireWrittenIsRendered fails unless obj written from its object without the
+// excluded attributes is, byte for byte, its rendered document projected without them
+// as docjson writes it. written says whether the codec writes it or leaves it to
+// rendering.
+func requireWrittenIsRendered[T client.Object](t *testing.T, c *collection[T], tenant Tenant, obj T, excluded []string, written bool) {
+	t.Helper()
+	rendered, err := c.rendered(t.Context(), tenant, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := docjson.Append([]byte("prefix"), c.Resource().Project(rendered.Doc, nil, excluded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exclude, ok := c.Resource().ExcludedKeys(excluded)
+	if !ok {
+		t.Fatalf("%v are not top-level attributes", excluded)
+	}
+	got, ok, err := c.appendJSON(t.Context(), tenant, obj, []byte("prefix"), exclude)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != written {
+		t.Fatalf("written: %v, want %v", ok, written)
+	}
+	if !ok {
+		if string(got) != "prefix" {
+			t.Fatalf("a document not written left %q", got)
+		}
+		if got, err = c.item(t.Context(), tenant, obj).AppendJSON([]byte("prefix"), exclude); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(got) != string(want) {
+		t.Errorf("written\n %s\nrendered\n %s", got, want)
+	}
+}
+
+// exclusions are excludedAttributes of top-level attributes, as Entra ID sends
+// excludedAttributes=members, and of attributes a resource does not have.
+var exclusions = [][]string{nil, {"groups"}, {"members"}, {"emails", "Meta", "nosuch"}, {"externalId", "id"},
+	{"schemas"}}
+
+// A user written from its object is, byte for byte, the rendered document as docjson
+// writes it; only a user with an extension other than the enterprise one is left to
+// rendering.
 func TestAWrittenUserIsTheRenderedOne(t *testing.T) {
 	users := usersWithGroups(t)
 	tenant := Tenant{Namespace: "ns", Name: writtenTenant, BaseURL: "https://example.com/scim/ns/t/v2"}
 	for name, u := range writtenCases(t) {
-		t.Run(name, func(t *testing.T) {
-			want := renderedJSON(t, users, tenant, u)
-			got, ok, err := users.appendJSON(t.Context(), tenant, u, []byte("prefix"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if wantOK := len(u.Spec.Extensions) == 0; ok != wantOK {
-				t.Fatalf("written: %v, want %v", ok, wantOK)
-			}
-			if !ok {
-				if string(got) != "prefix" {
-					t.Fatalf("a document not written left %q", got)
-				}
-				got, err = users.item(t.Context(), tenant, u).AppendJSON([]byte("prefix"))
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			if string(got) != "prefix"+string(want) {
-				t.Errorf("written\n %s\nrendered\n prefix%s", got, want)
-			}
-		})
+		for _, excluded := range exclusions {
+			t.Run(fmt.Sprint(name, " without ", excluded), func(t *testing.T) {
+				requireWrittenIsRendered(t, users, tenant, u, excluded, len(u.Spec.Extensions) == 0)
+			})
+		}
 	}
 }
 
-// renderedJSON is u rendered, then written by docjson.
-func renderedJSON(t *testing.T, users *collection[*identityv1alpha1.ScimUser], tenant Tenant, u *identityv1alpha1.ScimUser) []byte {
-	t.Helper()
-	rendered, err := users.rendered(t.Context(), tenant, u)
-	if err != nil {
-		t.Fatal(err)
+// A group written from its object is its rendered document, with its members or,
+// as Entra ID looks groups up, without them.
+func TestAWrittenGroupIsTheRenderedOne(t *testing.T) {
+	groups := (&Store{Lookups: index.NewLookups()}).Groups().(*collection[*identityv1alpha1.ScimGroup])
+	tenant := Tenant{Namespace: "ns", Name: writtenTenant, BaseURL: "https://example.com/scim/ns/t/v2"}
+	members := []identityv1alpha1.GroupMember{{Value: "u1"}, {Value: "g2", Type: identityv1alpha1.MemberGroup, Display: "Sub <group>"},
+		{Value: "u&3", Type: identityv1alpha1.MemberUser, Display: "Zoë"}}
+	for name, spec := range map[string]identityv1alpha1.ScimGroupSpec{
+		"no members":          {DisplayName: "Empty"},
+		"members":             {DisplayName: "R&D \u2028", ExternalID: "ext-1", Members: members},
+		"a role, no display":  {DisplayName: "", Role: new("edit"), Members: members[:1]},
+		"members, empty list": {DisplayName: "x", Members: []identityv1alpha1.GroupMember{}},
+	} {
+		spec.TenantRef.Name = writtenTenant
+		g := &identityv1alpha1.ScimGroup{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "g1", UID: "fedcba9876543210", Generation: 2,
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+			Annotations:       map[string]string{AnnotationLastModified: "2026-02-03T04:05:06Z"}}, Spec: spec}
+		for _, excluded := range exclusions {
+			t.Run(fmt.Sprint(name, " without ", excluded), func(t *testing.T) {
+				requireWrittenIsRendered(t, groups, tenant, g, excluded, true)
+			})
+		}
 	}
-	b, err := docjson.Append(nil, rendered.Doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // A filter's attributes rendered alone are what the whole document holds of them;
@@ -177,13 +215,6 @@ func FuzzAWrittenUserIsTheRenderedOne(f *testing.F) {
 				Emails:     []identityv1alpha1.MultiValuedAttribute{{Value: userName, Type: givenName}},
 				Enterprise: &identityv1alpha1.EnterpriseUser{EmployeeNumber: employeeNumber},
 				Extensions: map[string]apiextensionsv1.JSON{}}}
-		want := renderedJSON(t, users, tenant, u)
-		got, ok, err := users.appendJSON(t.Context(), tenant, u, nil)
-		if err != nil || !ok {
-			t.Fatalf("appendJSON: %v, %v", ok, err)
-		}
-		if string(got) != string(want) {
-			t.Fatalf("written\n %s\nrendered\n %s", got, want)
-		}
+		requireWrittenIsRendered(t, users, tenant, u, nil, true)
 	})
 }
