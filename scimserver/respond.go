@@ -49,6 +49,7 @@ const maxPooledResponse = 256 << 10
 
 func putResponseBuffer(buf *[]byte) {
 	if cap(*buf) <= maxPooledResponse {
+		*buf = (*buf)[:0] // its next user appends from the start
 		responseBuffers.Put(buf)
 	}
 }

@@ -23,23 +23,23 @@ type writingCodec[T client.Object] interface {
 	appendMembers(ctx context.Context, t Tenant, obj T, m *members) (ok bool, err error)
 }
 
-// specOf is obj's spec as its codec renders it, with the plan it renders by, when the
-// codec writes its documents.
-type specOf[T client.Object] struct {
+// writtenSpec is an object's spec as its codec renders it, with the plan it renders
+// by, when the codec writes its documents.
+type writtenSpec[T client.Object] struct {
 	codec writingCodec[T]
 	value reflect.Value
 	omit  []string
 	plan  *structPlan
 }
 
-func (c *collection[T]) specOf(obj T) (specOf[T], bool) {
+func (c *collection[T]) specOf(obj T) (writtenSpec[T], bool) {
 	wc, ok := any(c.codec).(writingCodec[T])
 	if !ok {
-		return specOf[T]{}, false
+		return writtenSpec[T]{}, false
 	}
 	value, omit := wc.spec(obj)
 	plan := planOf(value.Type())
-	return specOf[T]{codec: wc, value: value, omit: omit, plan: plan}, plan != nil
+	return writtenSpec[T]{codec: wc, value: value, omit: omit, plan: plan}, plan != nil
 }
 
 // docFor renders the top-level attributes keys names of obj, when its codec renders
