@@ -363,7 +363,8 @@ func (r *DeliveryReconciler) keysOfUser(ctx context.Context, o client.Object) []
 // keysOfMember is the user's delivery to each app of its tenant. The apps are read
 // first: most namespaces have none, and then the user need not be read at all.
 func (r *DeliveryReconciler) keysOfMember(ctx context.Context, member types.NamespacedName) []deliveryKey {
-	if len(r.appsIn(ctx, member.Namespace, func(*identityv1alpha1.DownstreamApp) bool { return true })) == 0 {
+	apps := r.appsIn(ctx, member.Namespace, func(*identityv1alpha1.DownstreamApp) bool { return true })
+	if len(apps) == 0 {
 		return nil
 	}
 	user := &identityv1alpha1.ScimUser{}
@@ -371,8 +372,10 @@ func (r *DeliveryReconciler) keysOfMember(ctx context.Context, member types.Name
 		return nil // a nested group, or a member not provisioned (yet): nothing to deliver
 	}
 	var keys []deliveryKey
-	for _, app := range r.appsOf(ctx, member.Namespace, user.Spec.TenantRef.Name) {
-		keys = append(keys, deliveryKey{Namespace: member.Namespace, App: app.Name, Kind: kindUser, Name: member.Name})
+	for _, app := range apps {
+		if app.Spec.TenantRef.Name == user.Spec.TenantRef.Name {
+			keys = append(keys, deliveryKey{Namespace: member.Namespace, App: app.Name, Kind: kindUser, Name: member.Name})
+		}
 	}
 	return keys
 }

@@ -102,34 +102,19 @@ func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, req *reques
 	resources := make([]any, 0, len(page))
 	written := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(written)
-	var excludedOf *schema.Resource
-	var exclude []string
-	writable := false
+	var proj projection
 	for _, h := range page {
-		if h.res != excludedOf {
-			excludedOf = h.res
-			exclude, writable = h.res.ExcludedKeys(q.ExcludedAttributes)
-			writable = writable && len(q.Attributes) == 0
+		if proj.res != h.res {
+			proj = newProjection(h.res, q.Attributes, q.ExcludedAttributes)
 		}
-		if writable {
-			// Nothing to project but top-level attributes to leave out: the item
-			// writes its document itself.
-			start := len(*written)
-			b, err := h.item.AppendJSON(*written, exclude)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			*written = b
-			resources = append(resources, docjson.Raw(b[start:]))
-			continue
-		}
-		found, err := h.item.Resource()
+		start := len(*written)
+		b, err := proj.appendItem(*written, h.item)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		resources = append(resources, h.res.Project(found.Doc, q.Attributes, q.ExcludedAttributes))
+		*written = b
+		resources = append(resources, docjson.Raw(b[start:]))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":      []any{schema.ListResponseURN},

@@ -63,21 +63,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		return
 	}
 	q := r.URL.Query()
-	exclude, writable := coll.Resource().ExcludedKeys(schema.ParseAttributeList(q.Get("excludedAttributes")))
-	if !writable || q.Get("attributes") != "" {
-		rendered, err := found.Resource()
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		s.writeResource(w, r, http.StatusOK, coll.Resource(), rendered)
-		return
-	}
-	// Nothing to project but top-level attributes to leave out: the resource writes
-	// its document itself.
+	proj := newProjection(coll.Resource(), schema.ParseAttributeList(q.Get("attributes")), schema.ParseAttributeList(q.Get("excludedAttributes")))
 	buf := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(buf)
-	b, err := found.AppendJSON((*buf)[:0], exclude)
+	b, err := proj.appendItem(*buf, found)
 	if err != nil {
 		writeError(w, r, err)
 		return

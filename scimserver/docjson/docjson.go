@@ -99,7 +99,8 @@ func appendArray(dst []byte, a []any) ([]byte, error) {
 }
 
 // AppendString appends s as a JSON string. It writes what needs no escaping itself
-// and leaves the rest to encoding/json, whose escaping (HTML characters, U+2028, invalid UTF-8) it keeps.
+// and leaves the rest to encoding/json, whose escaping (HTML characters, U+2028,
+// invalid UTF-8) it keeps.
 func AppendString(dst []byte, s string) []byte {
 	if needsEscaping(s) {
 		b, _ := json.Marshal(s) // a string always encodes
@@ -125,6 +126,7 @@ func AppendJoined(dst []byte, parts ...string) []byte {
 	return append(dst, '"')
 }
 
+// needsEscaping: s has a byte that JSON, or encoding/json's HTML-safe output, escapes.
 func needsEscaping(s string) bool {
 	for i := range len(s) {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {

@@ -31,6 +31,9 @@ func fromMap(m map[string]any, into any) error {
 	return json.Unmarshal(b, into)
 }
 
+// isURN: a top-level key that is an extension's, listed in the document's schemas.
+func isURN(key string) bool { return len(key) >= 4 && strings.EqualFold(key[:4], "urn:") }
+
 // splitExtensions separates the extension objects (keys that are URNs) from the
 // core attributes of a document.
 func splitExtensions(doc map[string]any) (core map[string]any, extensions map[string]any) {
@@ -39,7 +42,7 @@ func splitExtensions(doc map[string]any) (core map[string]any, extensions map[st
 	for k, v := range doc {
 		switch {
 		case k == "id" || k == "schemas" || k == "meta":
-		case strings.HasPrefix(strings.ToLower(k), "urn:"):
+		case isURN(k):
 			extensions[k] = v
 		default:
 			core[k] = v

@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/scim-operator/scim-operator/scimserver/docjson"
 )
@@ -152,6 +151,3 @@ func appendValue(dst []byte, v reflect.Value) (_ []byte, ok bool) {
 	}
 	return dst, false
 }
-
-// isURN: a top-level key that is an extension's, listed in the document's schemas.
-func isURN(key string) bool { return len(key) >= 4 && strings.EqualFold(key[:4], "urn:") }

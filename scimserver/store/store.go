@@ -422,7 +422,7 @@ func Version(obj client.Object) string {
 func schemasOf(res *schema.Resource, doc map[string]any) []any {
 	out := []any{res.Core.ID}
 	for k := range doc {
-		if strings.HasPrefix(strings.ToLower(k), "urn:") {
+		if isURN(k) {
 			out = append(out, k)
 		}
 	}

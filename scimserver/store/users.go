@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"sync"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -93,8 +92,6 @@ func (userCodec) spec(u *identityv1alpha1.ScimUser) (reflect.Value, []string) {
 	return reflect.ValueOf(&u.Spec).Elem(), userSpecNotRendered
 }
 
-var enterpriseUserPlan = sync.OnceValue(func() *structPlan { return planOf(reflect.TypeFor[identityv1alpha1.EnterpriseUser]()) })
-
 // appendMembers writes what render adds to the spec's attributes: the enterprise
 // extension and the groups. Other extensions are left to render.
 func (c userCodec) appendMembers(ctx context.Context, t Tenant, u *identityv1alpha1.ScimUser, m *members) (bool, error) {
@@ -102,13 +99,9 @@ func (c userCodec) appendMembers(ctx context.Context, t Tenant, u *identityv1alp
 		return false, nil
 	}
 	if ent := u.Spec.Enterprise; ent != nil {
-		plan := enterpriseUserPlan()
-		if plan == nil {
-			return false, nil
-		}
 		m.begin(schema.EnterpriseUserURN)
 		var ok bool
-		if m.buf, ok = plan.appendObject(m.buf, reflect.ValueOf(ent).Elem(), nil, nil); !ok {
+		if m.buf, ok = appendValue(m.buf, reflect.ValueOf(ent).Elem()); !ok {
 			return false, nil
 		}
 		m.end()
