@@ -116,7 +116,7 @@ LOADTEST_MEMBERS ?= 1000
 LOADTEST_ARGS ?=
 
 .PHONY: loadtest
-loadtest: k8s-binaries ## Entra ID-like load against a local control plane and the manager, with the write ceiling and HTTP floor (figures: bin/loadtest.json).
+loadtest: k8s-binaries ## Entra ID-like load against a local control plane and the manager, with the write ceiling and HTTP floor (figures: bin/loadtest-USERS.json).
 	KUBEBUILDER_ASSETS=$(LOCALBIN)/k8s go run ./hack/loadtest --embedded --users $(LOADTEST_USERS) --groups $(LOADTEST_GROUPS) \
 		--members $(LOADTEST_MEMBERS) --json $(LOCALBIN)/loadtest-$(LOADTEST_USERS).json $(LOADTEST_ARGS)
 

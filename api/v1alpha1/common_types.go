@@ -23,8 +23,9 @@ const (
 	ReasonTenantNotFound = "TenantNotFound"
 )
 
-// LabelTenant names the ScimTenant an object belongs to. It is set on identities,
-// on the token Secrets a tenant accepts, and on every object the operator derives.
+// LabelTenant names the ScimTenant an object belongs to. It is set on the token
+// Secrets a tenant accepts and on every object the operator derives; an identity
+// names its tenant in spec.tenantRef instead.
 const LabelTenant = "identity.scim-operator.io/tenant"
 
 // TenantReference names a ScimTenant in the namespace of the referring object.

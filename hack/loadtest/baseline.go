@@ -10,10 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	identityv1alpha1 "github.com/scim-operator/scim-operator/api/v1alpha1"
 	"github.com/scim-operator/scim-operator/internal/manager"
 )
 
@@ -41,15 +39,7 @@ func writeCeiling(ctx context.Context, cfg config, res *results, out io.Writer) 
 	direct := res.add(&op{Name: "direct ScimUser write"})
 	wall := parallel(cfg.users, cfg.concurrency, func(i int) {
 		timed(direct, func() error {
-			return c.Create(ctx, &identityv1alpha1.ScimUser{
-				ObjectMeta: metav1.ObjectMeta{Namespace: cfg.baselineNamespace, Name: fmt.Sprintf("baseline-%07d", i),
-					Labels: map[string]string{identityv1alpha1.LabelTenant: "loadtest-baseline"}},
-				Spec: identityv1alpha1.ScimUserSpec{TenantRef: identityv1alpha1.TenantReference{Name: "loadtest-baseline"},
-					UserName: userName(i), ExternalID: fmt.Sprintf("ext-%07d", i), Active: ptr.To(true), DisplayName: fmt.Sprintf("Load Test %d", i),
-					Name:       &identityv1alpha1.PersonName{GivenName: "Load", FamilyName: fmt.Sprintf("Test %d", i)},
-					Emails:     []identityv1alpha1.MultiValuedAttribute{{Value: userName(i), Type: "work", Primary: ptr.To(true)}},
-					Enterprise: &identityv1alpha1.EnterpriseUser{Department: "Load"}},
-			})
+			return c.Create(ctx, directUser(cfg.baselineNamespace, "loadtest-baseline", fmt.Sprintf("baseline-%07d", i), i))
 		})
 	})
 	direct.finish(wall)

@@ -2,8 +2,9 @@
 // measures it against two baselines taken in the same run: the API server's own write
 // ceiling (the same ScimUsers written straight with a controller-runtime client) and
 // the HTTP floor (a bare net/http handler in a process of its own answering with a
-// lookup's response, measured in blocks alternating with the lookups). With --embedded it also creates users on a
-// replica that runs no controllers, to tell the SCIM server's cost from theirs.
+// lookup's response, measured in blocks alternating with the lookups). With --embedded it also
+// compares SCIM creates with direct writes while the controllers reconcile both, and creates
+// users on a replica that runs no controllers, to tell the SCIM server's cost from theirs.
 //
 // With --embedded it starts everything itself: a local control plane (the envtest
 // binaries `make k8s-binaries` provides), the manager binary as a process of its own
@@ -41,7 +42,9 @@ type config struct {
 	skipIncremental     bool
 	measureRestart      bool
 	lookupSample        int
+	lookupRate          float64
 	followerUsers       int
+	directUsers         int
 	requestTimeout      time.Duration
 	managerReadyTimeout time.Duration
 	settleTimeout       time.Duration
@@ -74,6 +77,8 @@ func main() {
 	flag.StringVar(&cfg.managerMemoryLimit, "manager-memory-limit", "", "With --embedded: run the manager as under a container memory limit (e.g. 1Gi, the chart's default): the runtime aims at 90% of it, as the chart's pod does.")
 	flag.BoolVar(&cfg.measureRestart, "restart", true, "With --embedded: restart the manager over what the cycle provisioned and time it until ready.")
 	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
+	flag.Float64Var(&cfg.lookupRate, "lookup-rate", 5000, "The lookups of existing users are measured again sent at this pace (a second, at most --concurrency at a time), beside the floor at the same pace; 0 skips.")
+	flag.IntVar(&cfg.directUsers, "direct-users", 10000, "With --embedded: users then created through SCIM, and as many written straight to the API server, in alternating blocks with the controllers reconciling both; at most --users, 0 skips.")
 	flag.IntVar(&cfg.followerUsers, "follower-users", 10000, "With --embedded: users then created on a replica that is not the leader (no controllers), compared with the ceiling too; at most --users, 0 skips.")
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
 	flag.DurationVar(&cfg.settleTimeout, "settle-timeout", 30*time.Minute, "With --embedded: how long the controllers may take to catch up after the cycles.")
@@ -141,8 +146,15 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			res.Manager.RestartComparison = env.compareRestarts(cfg.compareRestarts, cfg.compareRounds, cfg.managerReadyTimeout, out)
 		}
 		// After the restarts, which it would add users to reconcile to.
+		from := cfg.users
+		if n := min(cfg.directUsers, cfg.users); n > 0 {
+			if err := env.createBesideDirectWrites(ctx, cfg, sc, from, n, res, out); err != nil {
+				return err
+			}
+			from += 2 * n
+		}
 		if n := min(cfg.followerUsers, cfg.users); n > 0 {
-			if err := env.createOnFollower(ctx, cfg, sc, n, res, out); err != nil {
+			if err := env.createOnFollower(ctx, cfg, sc, from, n, res, out); err != nil {
 				return err
 			}
 		}

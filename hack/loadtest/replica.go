@@ -24,13 +24,13 @@ const (
 // leaseHolder is who holds the controllers' Lease while the replica is measured.
 const leaseHolder = "loadtest"
 
-// createOnFollower measures SCIM creates of n more users on a replica that is not the
-// leader, which serves SCIM but runs no controllers: each user is then one API write,
-// as each of the ceiling's is, where the initial cycle's users cost four with the
-// controllers' (a RoleBinding, the status, an Event). The tool holds the Lease, so the
-// manager, started with leader election, never leads. It runs with the manager
-// stopped, and stops the one it started.
-func (e *environment) createOnFollower(ctx context.Context, cfg config, sc *scimClient, n int, res *results, out io.Writer) error {
+// createOnFollower measures SCIM creates of n more users (the first numbered from) on
+// a replica that is not the leader, which serves SCIM but runs no controllers: each
+// user is then one API write, as each of the ceiling's is, where the initial cycle's
+// users cost four with the controllers' (a RoleBinding, the status, an Event). The
+// tool holds the Lease, so the manager, started with leader election, never leads. It
+// runs with the manager stopped, and stops the one it started.
+func (e *environment) createOnFollower(ctx context.Context, cfg config, sc *scimClient, from, n int, res *results, out io.Writer) error {
 	now := metav1.NewMicroTime(time.Now())
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: tenantNamespace, Name: manager.LeaderElectionID},
@@ -50,7 +50,7 @@ func (e *environment) createOnFollower(ctx context.Context, cfg config, sc *scim
 		return fmt.Errorf("starting a replica that does not lead: %w", err)
 	}
 	lookup, create := res.add(&op{Name: lookupWithoutControllers}), res.add(&op{Name: createWithoutControllers})
-	ids, wall := createUsers(ctx, cfg, sc, lookup, create, cfg.users, n, "users created on a replica without controllers", out)
+	ids, wall := createUsers(ctx, cfg, sc, lookup, create, from, n, "users created on a replica without controllers", out)
 	fmt.Fprintf(out, "without controllers: %d users in %s\n", n, wall.Round(time.Millisecond))
 	return e.checkNotReconciled(ctx, ids)
 }

@@ -18,11 +18,24 @@ const (
 	settlePoll  = time.Second
 )
 
-// settle waits until the manager's controllers have had nothing queued or in progress
-// for settleQuiet, and records how long they took to catch up with the identity
-// provider (from the call, the end of its last request, to the start of the quiet) and
-// the manager's heap in use then.
+// settle waits until the manager's controllers have caught up (quiet) and records how
+// long they took after the identity provider's last request, and the manager's heap in
+// use then.
 func (e *environment) settle(ctx context.Context, timeout time.Duration) error {
+	settled, err := e.quiet(ctx, timeout)
+	if err != nil {
+		return err
+	}
+	e.settled = settled
+	if heap, err := e.metrics(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
+		e.heapInUse = heap["go_memstats_heap_inuse_bytes"]
+	}
+	return nil
+}
+
+// quiet waits until the manager's controllers have had nothing queued or in progress
+// for settleQuiet, and returns the time from the call to the start of that quiet.
+func (e *environment) quiet(ctx context.Context, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	var quietSince time.Time
@@ -30,21 +43,17 @@ func (e *environment) settle(ctx context.Context, timeout time.Duration) error {
 		busy, err := e.controllerWork(ctx)
 		switch {
 		case err != nil:
-			return err
+			return 0, err
 		case busy > 0:
 			quietSince = time.Time{}
 		case quietSince.IsZero():
 			quietSince = time.Now()
 		case time.Since(quietSince) >= settleQuiet:
-			e.settled = quietSince.Sub(start)
-			if heap, err := e.metrics(ctx, "go_memstats_heap_inuse_bytes"); err == nil {
-				e.heapInUse = heap["go_memstats_heap_inuse_bytes"]
-			}
-			return nil
+			return quietSince.Sub(start), nil
 		}
 		time.Sleep(settlePoll)
 	}
-	return fmt.Errorf("the controllers were still busy after %s", timeout)
+	return 0, fmt.Errorf("the controllers were still busy after %s", timeout)
 }
 
 // controllerWork is the manager's queued and in-progress reconciles, from its metrics.
