@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scim-operator/scim-operator/scimserver/docjson"
 	"github.com/scim-operator/scim-operator/scimserver/filter"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
@@ -99,30 +98,39 @@ func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, req *reques
 	}
 	page := hits[min(start-1, len(hits)):]
 	page = page[:min(count, len(page))]
-	resources := make([]any, 0, len(page))
-	written := responseBuffers.Get().(*[]byte)
-	defer putResponseBuffer(written)
+	buf := responseBuffers.Get().(*[]byte)
+	defer putResponseBuffer(buf)
+	body := append(*buf, listResponseHead...)
 	var proj projection
-	for _, h := range page {
+	for i, h := range page {
 		if proj.res != h.res {
 			proj = newProjection(h.res, q.Attributes, q.ExcludedAttributes)
 		}
-		start := len(*written)
-		b, err := proj.appendItem(*written, h.item)
-		if err != nil {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		var err error
+		if body, err = proj.appendItem(body, h.item); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		*written = b
-		resources = append(resources, docjson.Raw(b[start:]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"schemas":      []any{schema.ListResponseURN},
-		"totalResults": len(hits),
-		"startIndex":   start,
-		"itemsPerPage": len(resources),
-		"Resources":    resources,
-	})
+	*buf = appendListResponseTail(body, len(page), start, len(hits))
+	writeBody(w, http.StatusOK, *buf)
+}
+
+// A ListResponse is written around its resources as they are appended, its members
+// in the order docjson writes a map's: "Resources" first, its other members after.
+const listResponseHead = `{"Resources":[`
+
+func appendListResponseTail(dst []byte, itemsPerPage, startIndex, totalResults int) []byte {
+	dst = append(dst, `],"itemsPerPage":`...)
+	dst = strconv.AppendInt(dst, int64(itemsPerPage), 10)
+	dst = append(dst, `,"schemas":["`+schema.ListResponseURN+`"],"startIndex":`...)
+	dst = strconv.AppendInt(dst, int64(startIndex), 10)
+	dst = append(dst, `,"totalResults":`...)
+	dst = strconv.AppendInt(dst, int64(totalResults), 10)
+	return append(dst, '}')
 }
 
 // find returns the matching resources in a stable order: sortBy when given, else

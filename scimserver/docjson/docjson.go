@@ -10,11 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
-
-// Raw is a value's JSON, written as it is: a listed user written straight from its
-// object, as docjson writes its document.
-type Raw []byte
 
 // Append appends the JSON of v to dst.
 func Append(dst []byte, v any) ([]byte, error) {
@@ -26,7 +23,7 @@ func Append(dst []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, v), nil
 	case int:
-		// A ListResponse's counts: three per response, each a reflective json.Marshal.
+		// Counts (a discovery document's limits): encoding/json would reflect on each.
 		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int64:
 		return strconv.AppendInt(dst, v, 10), nil
@@ -34,8 +31,6 @@ func Append(dst []byte, v any) ([]byte, error) {
 		return appendObject(dst, v)
 	case []any:
 		return appendArray(dst, v)
-	case Raw:
-		return append(dst, v...), nil
 	case json.Number:
 		if v == "" {
 			return append(dst, '0'), nil // encoding/json's rule
@@ -98,18 +93,78 @@ func appendArray(dst []byte, a []any) ([]byte, error) {
 	return append(dst, ']'), nil
 }
 
-// AppendString appends s as a JSON string. It writes what needs no escaping itself
-// and leaves the rest to encoding/json, whose escaping (HTML characters, U+2028,
-// invalid UTF-8) it keeps.
+// AppendString appends s as a JSON string, escaped as encoding/json escapes it: its
+// HTML-safe output (<, > and & as \u003c, \u003e, \u0026), U+2028 and U+2029 escaped,
+// invalid UTF-8 replaced by \ufffd. Most strings need none of that; the others (any
+// name with an accent) are escaped here rather than by json.Marshal, whose reflection
+// and copies cost a response two allocations a string.
 func AppendString(dst []byte, s string) []byte {
-	if needsEscaping(s) {
-		b, _ := json.Marshal(s) // a string always encodes
-		return append(dst, b...)
-	}
 	dst = append(dst, '"')
-	dst = append(dst, s...)
+	if !needsEscaping(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	plain := 0 // s[plain:i] is written as it is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if escaped, ok := asciiEscape(c); ok {
+				dst = append(append(dst, s[plain:i]...), escaped...)
+				plain = i + 1
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(append(dst, s[plain:i]...), `\ufffd`...)
+			plain = i + size
+		case r == '\u2028' || r == '\u2029':
+			dst = append(append(dst, s[plain:i]...), `\u202`...)
+			dst = append(dst, hexDigits[r&0xf])
+			plain = i + size
+		}
+		i += size
+	}
+	dst = append(dst, s[plain:]...)
 	return append(dst, '"')
 }
+
+const hexDigits = "0123456789abcdef"
+
+// asciiEscape is how encoding/json writes the ASCII byte c, when not as it is.
+func asciiEscape(c byte) (string, bool) {
+	switch c {
+	case '"':
+		return `\"`, true
+	case '\\':
+		return `\\`, true
+	case '\b':
+		return `\b`, true
+	case '\f':
+		return `\f`, true
+	case '\n':
+		return `\n`, true
+	case '\r':
+		return `\r`, true
+	case '\t':
+		return `\t`, true
+	}
+	if c < 0x20 || c == '<' || c == '>' || c == '&' {
+		return asciiUnicodeEscapes[c], true
+	}
+	return "", false
+}
+
+// asciiUnicodeEscapes holds \u00XX for every ASCII byte, so that an escape is a
+// constant string rather than built.
+var asciiUnicodeEscapes = func() (escapes [utf8.RuneSelf]string) {
+	for c := range escapes {
+		escapes[c] = `\u00` + string(hexDigits[c>>4]) + string(hexDigits[c&0xf])
+	}
+	return escapes
+}()
 
 // AppendJoined appends the parts joined as one JSON string, without joining them
 // first when none needs escaping: a group's members each have a $ref of three parts.

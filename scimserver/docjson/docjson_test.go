@@ -48,15 +48,6 @@ func TestAppendWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 }
 
-// A Raw value, a document written beforehand, goes into the output as it is.
-func TestAppendWritesRawAsItIs(t *testing.T) {
-	got, err := docjson.Append([]byte("x"), map[string]any{"totalResults": 2,
-		"Resources": []any{docjson.Raw(`{"id":"a","userName":"<b>"}`), map[string]any{"id": "c"}}})
-	if want := `x{"Resources":[{"id":"a","userName":"<b>"},{"id":"c"}],"totalResults":2}`; err != nil || string(got) != want {
-		t.Fatalf("Append = %s, %v; want %s", got, err, want)
-	}
-}
-
 // AppendJoined writes the parts as encoding/json writes them joined.
 func TestAppendJoinedWritesThePartsJoined(t *testing.T) {
 	for _, parts := range [][]string{{}, {"https://example.com/scim", "/", "Users", "s/", "u1"}, {"a", "<b>", "\u2028"}, {"\xff", "\xfe"}, {"", ""}} {

@@ -396,13 +396,7 @@ func (c *collection[T]) rendered(ctx context.Context, t Tenant, obj T) (*Resourc
 type meta struct{ created, lastModified, location, version string }
 
 func (c *collection[T]) metaOf(t Tenant, obj T) meta {
-	created := obj.GetCreationTimestamp().UTC()
-	lastModified := created
-	if s, ok := obj.GetAnnotations()[AnnotationLastModified]; ok {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			lastModified = t
-		}
-	}
+	created, lastModified := timesOf(obj)
 	return meta{
 		created:      created.Format(time.RFC3339),
 		lastModified: lastModified.Format(time.RFC3339Nano),
@@ -411,12 +405,34 @@ func (c *collection[T]) metaOf(t Tenant, obj T) meta {
 	}
 }
 
+// timesOf is when obj was created and last modified, in UTC: a resource never changed
+// since it was created has no annotation.
+func timesOf(obj client.Object) (created, lastModified time.Time) {
+	created = obj.GetCreationTimestamp().UTC()
+	lastModified = created
+	if s, ok := obj.GetAnnotations()[AnnotationLastModified]; ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			lastModified = t
+		}
+	}
+	return created, lastModified
+}
+
 // Version is the ETag of a resource. It follows metadata.generation, which changes
 // with the spec (what SCIM clients write) and not with the status the reconcilers
 // write, qualified by the object's UID so that a deleted and re-created resource of
 // the same id never matches. It is weak: a user's groups come from other objects.
 func Version(obj client.Object) string {
-	return fmt.Sprintf(`W/"%d-%s"`, obj.GetGeneration(), string(obj.GetUID())[:min(8, len(obj.GetUID()))])
+	return string(appendVersion(make([]byte, 0, 32), obj))
+}
+
+func appendVersion(dst []byte, obj client.Object) []byte {
+	uid := string(obj.GetUID())
+	dst = append(dst, `W/"`...)
+	dst = strconv.AppendInt(dst, obj.GetGeneration(), 10)
+	dst = append(dst, '-')
+	dst = append(dst, uid[:min(8, len(uid))]...)
+	return append(dst, '"')
 }
 
 func schemasOf(res *schema.Resource, doc map[string]any) []any {

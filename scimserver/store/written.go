@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -114,22 +115,20 @@ func (c *collection[T]) appendCommon(t Tenant, obj T, m *members) {
 	m.buf = append(m.buf, ']')
 	m.end()
 	m.addString("id", obj.GetName())
-	meta := c.metaOf(t, obj)
+	// meta as metaOf renders it, appended rather than built as strings first.
+	created, lastModified := timesOf(obj)
 	m.begin("meta")
-	sep := byte('{')
-	for _, kv := range [...][2]string{
-		{"created", meta.created},
-		{"lastModified", meta.lastModified},
-		{"location", meta.location},
-		{"resourceType", res.Name},
-		{"version", meta.version},
-	} {
-		m.buf = append(m.buf, sep)
-		sep = ','
-		m.buf = docjson.AppendString(m.buf, kv[0])
-		m.buf = append(m.buf, ':')
-		m.buf = docjson.AppendString(m.buf, kv[1])
-	}
+	m.buf = append(m.buf, `{"created":"`...)
+	m.buf = created.AppendFormat(m.buf, time.RFC3339)
+	m.buf = append(m.buf, `","lastModified":"`...)
+	m.buf = lastModified.AppendFormat(m.buf, time.RFC3339Nano)
+	m.buf = append(m.buf, `","location":`...)
+	m.buf = docjson.AppendJoined(m.buf, t.BaseURL, res.Endpoint, "/", obj.GetName())
+	m.buf = append(m.buf, `,"resourceType":`...)
+	m.buf = docjson.AppendString(m.buf, res.Name)
+	m.buf = append(m.buf, `,"version":`...)
+	var version [40]byte
+	m.buf = docjson.AppendString(m.buf, string(appendVersion(version[:0], obj))) // escapes its quotes
 	m.buf = append(m.buf, '}')
 	m.end()
 }
