@@ -68,6 +68,14 @@ func lookupPath(name string) string {
 	return "/Users?filter=" + url.QueryEscape(fmt.Sprintf(`userName eq "%s"`, name))
 }
 
+func groupName(i int) string { return fmt.Sprintf("loadtest-group-%05d", i) }
+
+// groupLookupPath is Entra ID's lookup of a group, which asks for it without its
+// members.
+func groupLookupPath(name string) string {
+	return "/Groups?excludedAttributes=members&filter=" + url.QueryEscape(fmt.Sprintf(`displayName eq "%s"`, name))
+}
+
 type listResponse struct {
 	TotalResults int `json:"totalResults"`
 	Resources    []struct {
@@ -82,18 +90,24 @@ func initialCycle(ctx context.Context, cfg config, sc *scimClient, res *results,
 	ids, wall := createUsers(ctx, cfg, sc, lookup, create, 0, cfg.users, "users looked up and created", out)
 	fmt.Fprintf(out, "initial cycle: %d users in %s\n", cfg.users, wall.Round(time.Millisecond))
 
-	groupCreate, groupFill := res.add(&op{Name: "group create"}), res.add(&op{Name: "group member PATCH"})
+	groupLookup, groupCreate := res.add(&op{Name: "group lookup (absent)"}), res.add(&op{Name: "group create"})
+	groupFill := res.add(&op{Name: "group member PATCH"})
 	gids := make([]string, cfg.groups)
 	wall = parallel(cfg.groups, cfg.concurrency, func(i int) {
+		var list listResponse
+		timed(groupLookup, func() error {
+			return sc.do(ctx, http.MethodGet, groupLookupPath(groupName(i)), nil, http.StatusOK, &list)
+		})
 		var created struct {
 			ID string `json:"id"`
 		}
 		timed(groupCreate, func() error {
 			return sc.do(ctx, http.MethodPost, "/Groups", map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
-				"displayName": fmt.Sprintf("loadtest-group-%05d", i), "externalId": fmt.Sprintf("gext-%05d", i)}, http.StatusCreated, &created)
+				"displayName": groupName(i), "externalId": fmt.Sprintf("gext-%05d", i)}, http.StatusCreated, &created)
 		})
 		gids[i] = created.ID
 	})
+	groupLookup.finish(wall)
 	groupCreate.finish(wall)
 	// Members of group g: users g, g+groups, g+2·groups, … so that memberships spread.
 	type patch struct{ group, from int }

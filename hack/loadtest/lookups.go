@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -24,9 +25,24 @@ const floorBlocks = 5
 // process, each request and its answer stay within one Go runtime, which a server
 // never has (it answered 20 to 45% more requests a second here). That in-process floor
 // is measured too, for comparison with the rounds that measured against it.
-// The latency of a lookup alone is then measured one at a time: at concurrency 25 on
-// two cores it is mostly time spent waiting for a core, as the floor's own p99 shows.
-func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *results, out io.Writer) {
+// The lookups' latency is then measured at a pace the server can carry (pacedLookups)
+// and one at a time: at concurrency 25 as fast as the answers come, on two cores, it
+// is mostly time spent waiting for a core, as the floor's own p99 shows. Last, groups
+// are looked up as Entra ID looks them up, without their members. gcs, when not nil,
+// counts the manager's collections so far: each measurement records how many ran
+// during it, which tells a latency's tail that is the collector's.
+func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() float64, res *results, out io.Writer) {
+	during := func(o *op, measure func() time.Duration) time.Duration {
+		if gcs == nil {
+			return measure()
+		}
+		before := gcs()
+		wall := measure()
+		if d := gcs() - before; !math.IsNaN(d) {
+			o.ManagerGCs += d
+		}
+		return wall
+	}
 	lookUpAny := func(o *op) func(int) {
 		return func(int) {
 			i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
@@ -56,7 +72,7 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *result
 			client := &scimClient{base: f.base, token: "x", http: sc.http}
 			f.wall += parallel(n, cfg.concurrency, func(int) { timed(f.op, func() error { return lookUpOne(ctx, client, "/") }) })
 		}
-		lookupWall += parallel(n, cfg.concurrency, lookUpAny(lookup))
+		lookupWall += during(lookup, func() time.Duration { return parallel(n, cfg.concurrency, lookUpAny(lookup)) })
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", cfg.lookupSample, cfg.concurrency, lookupWall.Round(time.Millisecond))
@@ -73,13 +89,25 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *result
 		if len(floors) > 0 {
 			own = floors[0]
 		}
-		pacedLookups(ctx, cfg, sc, own, res, out)
+		pacedLookups(ctx, cfg, sc, own, during, res, out)
 	}
 
 	n := max(1, cfg.lookupSample/5)
-	wall := parallel(n, 1, lookUpAny(alone))
+	wall := during(alone, func() time.Duration { return parallel(n, 1, lookUpAny(alone)) })
 	alone.finish(wall)
 	fmt.Fprintf(out, "lookups: %d at concurrency 1 in %s\n", n, wall.Round(time.Millisecond))
+
+	if cfg.groups > 0 {
+		groups := res.add(&op{Name: fmt.Sprintf("group lookup (of %d, %d members each)", cfg.groups, cfg.members)})
+		wall := during(groups, func() time.Duration {
+			return parallel(n, cfg.concurrency, func(int) {
+				g := rand.IntN(cfg.groups) //nolint:gosec // a sample, not a secret
+				timed(groups, func() error { return lookUpOne(ctx, sc, groupLookupPath(groupName(g))) })
+			})
+		})
+		groups.finish(wall)
+		fmt.Fprintf(out, "group lookups: %d at concurrency %d in %s\n", n, cfg.concurrency, wall.Round(time.Millisecond))
+	}
 }
 
 // pacedLookups measures the lookups' latency under a load the server can carry: sent
@@ -88,7 +116,7 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, res *result
 // answers come, the two cores are saturated and every latency there is mostly a wait
 // for a core (the floor's own p99 is several milliseconds); a latency is a figure at
 // a given load.
-func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, res *results, out io.Writer) {
+func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, during func(*op, func() time.Duration) time.Duration, res *results, out io.Writer) {
 	lookup := res.add(&op{Name: fmt.Sprintf("  the same, paced at %.0f/s", cfg.lookupRate)})
 	var floorOp *op
 	var floorClient *scimClient
@@ -105,9 +133,11 @@ func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, r
 				timedFrom(floorOp, from, func() error { return lookUpOne(ctx, floorClient, "/") })
 			})
 		}
-		lookupWall += paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) {
-			i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
-			timedFrom(lookup, from, func() error { return lookUpOne(ctx, sc, lookupPath(userName(i))) })
+		lookupWall += during(lookup, func() time.Duration {
+			return paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) {
+				i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
+				timedFrom(lookup, from, func() error { return lookUpOne(ctx, sc, lookupPath(userName(i))) })
+			})
 		})
 	}
 	lookup.finish(lookupWall)

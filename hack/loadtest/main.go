@@ -135,7 +135,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "controllers caught up %s after the last request\n", env.settled.Round(100*time.Millisecond))
 	}
-	lookupsAtScale(ctx, cfg, sc, res, out)
+	var gcs func() float64
+	if env != nil {
+		gcs = env.managerGCs(ctx)
+	}
+	lookupsAtScale(ctx, cfg, sc, gcs, res, out)
 	if env != nil {
 		// The restart is timed over what the identity provider provisioned, before the
 		// ceiling adds as many users again; and the ceiling is the API server's alone: a

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -63,6 +64,18 @@ func (e *environment) controllerWork(ctx context.Context) (float64, error) {
 		return 0, err
 	}
 	return values["workqueue_depth"] + values["controller_runtime_active_workers"], nil
+}
+
+// managerGCs returns a count of the manager's collections so far (Go's own metric),
+// NaN when it cannot be read.
+func (e *environment) managerGCs(ctx context.Context) func() float64 {
+	return func() float64 {
+		m, err := e.metrics(ctx, "go_gc_duration_seconds_count")
+		if err != nil {
+			return math.NaN()
+		}
+		return m["go_gc_duration_seconds_count"]
+	}
 }
 
 // metrics sums, per metric name, the samples of the named metrics the manager exposes.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ type op struct {
 	P95Millis  float64 `json:"p95Millis"`
 	P99Millis  float64 `json:"p99Millis"`
 	FirstError string  `json:"firstError,omitempty"`
+	// ManagerGCs is how many collections the manager ran during the measurement, when
+	// counted.
+	ManagerGCs float64 `json:"managerGCs,omitempty"`
 
 	mu  sync.Mutex
 	lat []time.Duration
@@ -219,9 +223,13 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, ", manager memory limit %s", r.Config.ManagerMemoryLimit)
 	}
 	fmt.Fprint(w, "\n\n")
-	fmt.Fprintf(w, "%-44s %8s %7s %9s %9s %9s %9s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms")
+	fmt.Fprintf(w, "%-44s %8s %7s %9s %9s %9s %9s %8s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms", "mgr GCs")
 	for _, o := range r.Ops {
-		fmt.Fprintf(w, "%-44s %8d %7d %9.1f %9.2f %9.2f %9.2f\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis)
+		gcs := ""
+		if o.ManagerGCs > 0 {
+			gcs = strconv.FormatFloat(o.ManagerGCs, 'f', 0, 64)
+		}
+		fmt.Fprintf(w, "%-44s %8d %7d %9.1f %9.2f %9.2f %9.2f %8s\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis, gcs)
 	}
 	fmt.Fprintf(w, "\nSCIM create / direct API-server write ceiling: %.2f\n", r.CreateCeilingRatio)
 	if r.FollowerCreateCeilingRatio > 0 {
