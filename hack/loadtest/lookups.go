@@ -111,8 +111,10 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() 
 }
 
 // pacedLookups measures the lookups' latency under a load the server can carry: sent
-// at --lookup-rate a second, at most --concurrency at a time, in blocks alternating
-// with the floor (nil: none) at the same pace. At concurrency 25 and as fast as the
+// at --lookup-rate a second for --paced-for, at most --concurrency at a time, in blocks
+// alternating with the floor (nil: none) at the same pace. The time is long enough for
+// the manager to collect its heap several times: a window that happens to hold no
+// collection leaves out the tail they make. At concurrency 25 and as fast as the
 // answers come, the two cores are saturated and every latency there is mostly a wait
 // for a core (the floor's own p99 is several milliseconds); a latency is a figure at
 // a given load.
@@ -126,8 +128,9 @@ func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, d
 		floorClient = &scimClient{base: own.base, token: "x", http: sc.http}
 	}
 	var lookupWall time.Duration
+	total := int(cfg.lookupRate * cfg.pacedFor.Seconds())
 	for b := range floorBlocks {
-		n := cfg.lookupSample*(b+1)/floorBlocks - cfg.lookupSample*b/floorBlocks
+		n := total*(b+1)/floorBlocks - total*b/floorBlocks
 		if floorOp != nil {
 			floorWall += paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) {
 				timedFrom(floorOp, from, func() error { return lookUpOne(ctx, floorClient, "/") })
@@ -141,7 +144,7 @@ func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, d
 		})
 	}
 	lookup.finish(lookupWall)
-	fmt.Fprintf(out, "lookups: %d paced at %.0f/s in %s\n", cfg.lookupSample, cfg.lookupRate, lookupWall.Round(time.Millisecond))
+	fmt.Fprintf(out, "lookups: %d paced at %.0f/s in %s\n", total, cfg.lookupRate, lookupWall.Round(time.Millisecond))
 	if floorOp != nil {
 		floorOp.finish(floorWall)
 	}

@@ -43,6 +43,7 @@ type config struct {
 	measureRestart      bool
 	lookupSample        int
 	lookupRate          float64
+	pacedFor            time.Duration
 	followerUsers       int
 	directUsers         int
 	requestTimeout      time.Duration
@@ -78,6 +79,7 @@ func main() {
 	flag.BoolVar(&cfg.measureRestart, "restart", true, "With --embedded: restart the manager over what the cycle provisioned and time it until ready.")
 	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
 	flag.Float64Var(&cfg.lookupRate, "lookup-rate", 5000, "The lookups of existing users are measured again sent at this pace (a second, at most --concurrency at a time), beside the floor at the same pace; 0 skips.")
+	flag.DurationVar(&cfg.pacedFor, "paced-for", time.Minute, "How long the paced lookups, and the floor at the same pace, each run.")
 	flag.IntVar(&cfg.directUsers, "direct-users", 10000, "With --embedded: users then created through SCIM, and as many written straight to the API server, in alternating blocks with the controllers reconciling both; at most --users, 0 skips.")
 	flag.IntVar(&cfg.followerUsers, "follower-users", 10000, "With --embedded: users then created on a replica that is not the leader (no controllers), compared with the ceiling too; at most --users, 0 skips.")
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
