@@ -64,8 +64,10 @@ func (e *environment) createBesideDirectWrites(ctx context.Context, cfg config, 
 	scimBlock := func(b int) {
 		lo, hi := from+n*b/besideBlocks, from+n*(b+1)/besideBlocks
 		ids, wall := createUsers(ctx, cfg, sc, lookup, create, lo, hi-lo, "", nil)
-		if firstSCIM == "" {
-			firstSCIM = ids[0]
+		for _, id := range ids {
+			if firstSCIM == "" {
+				firstSCIM = id // "" for a create that failed
+			}
 		}
 		scimWall += wall
 	}
@@ -99,6 +101,9 @@ func (e *environment) createBesideDirectWrites(ctx context.Context, cfg config, 
 		return err
 	}
 	fmt.Fprintf(out, "controllers caught up %s after them\n", caughtUp.Round(100*time.Millisecond))
+	if firstSCIM == "" {
+		return fmt.Errorf("no user was created through SCIM beside the direct writes: %s", create.FirstError)
+	}
 	return e.checkBound(ctx, firstSCIM, fmt.Sprintf("direct-%07d", from+n))
 }
 

@@ -80,7 +80,7 @@ func main() {
 	flag.IntVar(&cfg.lookupSample, "lookups", 5000, "userName lookups of existing users measured once all exist.")
 	flag.Float64Var(&cfg.lookupRate, "lookup-rate", 5000, "The lookups of existing users are measured again sent at this pace (a second, at most --concurrency at a time), beside the floor at the same pace; 0 skips.")
 	flag.DurationVar(&cfg.pacedFor, "paced-for", time.Minute, "How long the paced lookups, and the floor at the same pace, each run.")
-	flag.IntVar(&cfg.directUsers, "direct-users", 10000, "With --embedded: users then created through SCIM, and as many written straight to the API server, in alternating blocks with the controllers reconciling both; at most --users, 0 skips.")
+	flag.IntVar(&cfg.directUsers, "direct-users", 10000, "With --embedded: users then created through SCIM, and as many written straight to the API server, in alternating blocks with the controllers reconciling both; at most --users, fewer than 4 skips.")
 	flag.IntVar(&cfg.followerUsers, "follower-users", 10000, "With --embedded: users then created on a replica that is not the leader (no controllers), compared with the ceiling too; at most --users, 0 skips.")
 	flag.DurationVar(&cfg.requestTimeout, "request-timeout", 60*time.Second, "Timeout of one request.")
 	flag.DurationVar(&cfg.settleTimeout, "settle-timeout", 30*time.Minute, "With --embedded: how long the controllers may take to catch up after the cycles.")
@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 		// After the restarts, which it would add users to reconcile to.
 		from := cfg.users
-		if n := min(cfg.directUsers, cfg.users); n > 0 {
+		if n := min(cfg.directUsers, cfg.users); n >= besideBlocks {
 			if err := env.createBesideDirectWrites(ctx, cfg, sc, from, n, res, out); err != nil {
 				return err
 			}

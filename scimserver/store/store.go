@@ -405,8 +405,9 @@ func (c *collection[T]) metaOf(t Tenant, obj T) meta {
 	}
 }
 
-// timesOf is when obj was created and last modified, in UTC: a resource never changed
-// since it was created has no annotation.
+// timesOf is when obj was created (in UTC) and last modified (as the annotation the
+// server writes in UTC records it; a resource never changed since it was created has
+// none).
 func timesOf(obj client.Object) (created, lastModified time.Time) {
 	created = obj.GetCreationTimestamp().UTC()
 	lastModified = created
