@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -64,10 +65,8 @@ func (e *environment) createBesideDirectWrites(ctx context.Context, cfg config, 
 	scimBlock := func(b int) {
 		lo, hi := from+n*b/besideBlocks, from+n*(b+1)/besideBlocks
 		ids, wall := createUsers(ctx, cfg, sc, lookup, create, lo, hi-lo, "", nil)
-		for _, id := range ids {
-			if firstSCIM == "" {
-				firstSCIM = id // "" for a create that failed
-			}
+		if i := slices.IndexFunc(ids, func(id string) bool { return id != "" }); firstSCIM == "" && i >= 0 {
+			firstSCIM = ids[i] // "" is a create that failed
 		}
 		scimWall += wall
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -25,6 +26,12 @@ type floor struct {
 	stop func()
 	op   *op
 	wall time.Duration
+}
+
+// lookUp is a request to the floor, decoded and checked as sc's lookups are.
+func (f *floor) lookUp(ctx context.Context, sc *scimClient) func() error {
+	client := &scimClient{base: f.base, token: "x", http: sc.http}
+	return func() error { return lookUpOne(ctx, client, "/") }
 }
 
 func floorHandler(body []byte) http.Handler {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -28,27 +27,14 @@ const floorBlocks = 5
 // The lookups' latency is then measured at a pace the server can carry (pacedLookups)
 // and one at a time: at concurrency 25 as fast as the answers come, on two cores, it
 // is mostly time spent waiting for a core, as the floor's own p99 shows. Last, groups
-// are looked up as Entra ID looks them up, without their members. gcs, when not nil,
-// counts the manager's collections so far: each measurement records how many ran
-// during it, which tells a latency's tail that is the collector's.
-func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() float64, res *results, out io.Writer) {
-	during := func(o *op, measure func() time.Duration) time.Duration {
-		if gcs == nil {
-			return measure()
-		}
-		before := gcs()
-		wall := measure()
-		if d := gcs() - before; !math.IsNaN(d) {
-			o.ManagerGCs += d
-		}
-		return wall
+// are looked up as Entra ID looks them up, without their members. Each measurement of
+// the manager records how many collections gcs counted during it.
+func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs collections, res *results, out io.Writer) {
+	lookUpUser := func() error {
+		i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
+		return lookUpOne(ctx, sc, lookupPath(userName(i)))
 	}
-	lookUpAny := func(o *op) func(int) {
-		return func(int) {
-			i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
-			timed(o, func() error { return lookUpOne(ctx, sc, lookupPath(userName(i))) })
-		}
-	}
+	lookUpAny := func(o *op) func(int) { return func(int) { timed(o, lookUpUser) } }
 	lookup := res.add(&op{Name: fmt.Sprintf("user lookup (of %d)", cfg.users)})
 	alone := res.add(&op{Name: "  the same, one at a time"})
 	var floors []*floor
@@ -67,12 +53,12 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() 
 	}
 	var lookupWall time.Duration
 	for b := range floorBlocks {
-		n := cfg.lookupSample*(b+1)/floorBlocks - cfg.lookupSample*b/floorBlocks
+		n := share(cfg.lookupSample, b, floorBlocks)
 		for _, f := range floors {
-			client := &scimClient{base: f.base, token: "x", http: sc.http}
-			f.wall += parallel(n, cfg.concurrency, func(int) { timed(f.op, func() error { return lookUpOne(ctx, client, "/") }) })
+			lookUp := f.lookUp(ctx, sc)
+			f.wall += parallel(n, cfg.concurrency, func(int) { timed(f.op, lookUp) })
 		}
-		lookupWall += during(lookup, func() time.Duration { return parallel(n, cfg.concurrency, lookUpAny(lookup)) })
+		lookupWall += gcs.during(lookup, func() time.Duration { return parallel(n, cfg.concurrency, lookUpAny(lookup)) })
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", cfg.lookupSample, cfg.concurrency, lookupWall.Round(time.Millisecond))
@@ -85,21 +71,21 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() 
 	}
 
 	if cfg.lookupRate > 0 {
-		var own *floor
+		var lookUpFloor func() error
 		if len(floors) > 0 {
-			own = floors[0]
+			lookUpFloor = floors[0].lookUp(ctx, sc)
 		}
-		pacedLookups(ctx, cfg, sc, own, during, res, out)
+		pacedLookups(cfg, lookUpUser, lookUpFloor, gcs, res, out)
 	}
 
 	n := max(1, cfg.lookupSample/5)
-	wall := during(alone, func() time.Duration { return parallel(n, 1, lookUpAny(alone)) })
+	wall := gcs.during(alone, func() time.Duration { return parallel(n, 1, lookUpAny(alone)) })
 	alone.finish(wall)
 	fmt.Fprintf(out, "lookups: %d at concurrency 1 in %s\n", n, wall.Round(time.Millisecond))
 
 	if cfg.groups > 0 {
 		groups := res.add(&op{Name: fmt.Sprintf("group lookup (of %d, %d members each)", cfg.groups, cfg.members)})
-		wall := during(groups, func() time.Duration {
+		wall := gcs.during(groups, func() time.Duration {
 			return parallel(n, cfg.concurrency, func(int) {
 				g := rand.IntN(cfg.groups) //nolint:gosec // a sample, not a secret
 				timed(groups, func() error { return lookUpOne(ctx, sc, groupLookupPath(groupName(g))) })
@@ -112,36 +98,29 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs func() 
 
 // pacedLookups measures the lookups' latency under a load the server can carry: sent
 // at --lookup-rate a second for --paced-for, at most --concurrency at a time, in blocks
-// alternating with the floor (nil: none) at the same pace. The time is long enough for
-// the manager to collect its heap several times: a window that happens to hold no
-// collection leaves out the tail they make. At concurrency 25 and as fast as the
-// answers come, the two cores are saturated and every latency there is mostly a wait
-// for a core (the floor's own p99 is several milliseconds); a latency is a figure at
-// a given load.
-func pacedLookups(ctx context.Context, cfg config, sc *scimClient, own *floor, during func(*op, func() time.Duration) time.Duration, res *results, out io.Writer) {
+// alternating with the floor's lookup (nil: none) at the same pace. The time is long
+// enough for the manager to collect its heap several times: a window that happens to
+// hold no collection leaves out the tail they make. At concurrency 25 and as fast as
+// the answers come, the two cores are saturated and every latency there is mostly a
+// wait for a core (the floor's own p99 is several milliseconds); a latency is a figure
+// at a given load.
+func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, gcs collections, res *results, out io.Writer) {
 	lookup := res.add(&op{Name: fmt.Sprintf("  the same, paced at %.0f/s", cfg.lookupRate)})
 	var floorOp *op
-	var floorClient *scimClient
-	var floorWall time.Duration
-	if own != nil {
+	if lookUpFloor != nil {
 		floorOp = res.add(&op{Name: fmt.Sprintf("  bare HTTP handler, paced at %.0f/s", cfg.lookupRate)})
-		floorClient = &scimClient{base: own.base, token: "x", http: sc.http}
 	}
-	var lookupWall time.Duration
+	pace := func(o *op, n int, lookUp func() error) time.Duration {
+		return paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) { timedFrom(o, from, lookUp) })
+	}
+	var lookupWall, floorWall time.Duration
 	total := int(cfg.lookupRate * cfg.pacedFor.Seconds())
 	for b := range floorBlocks {
-		n := total*(b+1)/floorBlocks - total*b/floorBlocks
+		n := share(total, b, floorBlocks)
 		if floorOp != nil {
-			floorWall += paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) {
-				timedFrom(floorOp, from, func() error { return lookUpOne(ctx, floorClient, "/") })
-			})
+			floorWall += pace(floorOp, n, lookUpFloor)
 		}
-		lookupWall += during(lookup, func() time.Duration {
-			return paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) {
-				i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
-				timedFrom(lookup, from, func() error { return lookUpOne(ctx, sc, lookupPath(userName(i))) })
-			})
-		})
+		lookupWall += gcs.during(lookup, func() time.Duration { return pace(lookup, n, lookUpUser) })
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d paced at %.0f/s in %s\n", total, cfg.lookupRate, lookupWall.Round(time.Millisecond))

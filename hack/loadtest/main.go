@@ -137,7 +137,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "controllers caught up %s after the last request\n", env.settled.Round(100*time.Millisecond))
 	}
-	var gcs func() float64
+	var gcs collections
 	if env != nil {
 		gcs = env.managerGCs(ctx)
 	}

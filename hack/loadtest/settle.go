@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,16 +65,30 @@ func (e *environment) controllerWork(ctx context.Context) (float64, error) {
 	return values["workqueue_depth"] + values["controller_runtime_active_workers"], nil
 }
 
-// managerGCs returns a count of the manager's collections so far (Go's own metric),
-// NaN when it cannot be read.
-func (e *environment) managerGCs(ctx context.Context) func() float64 {
-	return func() float64 {
-		m, err := e.metrics(ctx, "go_gc_duration_seconds_count")
-		if err != nil {
-			return math.NaN()
-		}
-		return m["go_gc_duration_seconds_count"]
+// collections counts the manager's collections during measurements; its zero value
+// counts none (no manager of the tool's own).
+type collections struct{ count func() (float64, error) }
+
+// during runs measure and adds to o the collections the manager ran meanwhile, which
+// tells a latency's tail that is the collector's.
+func (c collections) during(o *op, measure func() time.Duration) time.Duration {
+	if c.count == nil {
+		return measure()
 	}
+	before, errBefore := c.count()
+	wall := measure()
+	if after, err := c.count(); err == nil && errBefore == nil {
+		o.ManagerGCs += after - before
+	}
+	return wall
+}
+
+// managerGCs counts the manager's collections from its metrics (Go's own).
+func (e *environment) managerGCs(ctx context.Context) collections {
+	return collections{count: func() (float64, error) {
+		m, err := e.metrics(ctx, "go_gc_duration_seconds_count")
+		return m["go_gc_duration_seconds_count"], err
+	}}
 }
 
 // metrics sums, per metric name, the samples of the named metrics the manager exposes.

@@ -87,24 +87,19 @@ func parallel(n, concurrency int, f func(i int)) time.Duration {
 func paced(n int, rate float64, concurrency int, f func(i int, from time.Time)) time.Duration {
 	start := time.Now()
 	interval := time.Duration(float64(time.Second) / rate)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range concurrency {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				due := start.Add(time.Duration(i) * interval)
-				from := due
-				if wait := time.Until(due); wait > 0 {
-					time.Sleep(wait)
-					from = time.Now()
-				}
-				f(i, from)
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(start)
+	return parallel(n, concurrency, func(i int) {
+		due := start.Add(time.Duration(i) * interval)
+		from := due
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+			from = time.Now()
+		}
+		f(i, from)
+	})
 }
+
+// share is block b's share of n split into blocks blocks.
+func share(n, b, blocks int) int { return n*(b+1)/blocks - n*b/blocks }
 
 // progressEvery is how often a long phase reports how far it is and its recent rate,
 // which shows a rate that falls as the tenant grows while the run goes on.
