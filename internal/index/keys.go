@@ -13,7 +13,7 @@ import (
 // Keys indexes one kind's objects by a key nearly unique per object (a userName, an
 // externalId): key → the objects, the cache's own. A cache field index would hold a set
 // of names per key, twice (per namespace and across namespaces), about 600 bytes an
-// object; this map about 120. And a reader gets the objects themselves, without a
+// object; this map about 100. And a reader gets the objects themselves, without a
 // read of the cache per name: a lookup by userName allocated 1.7 KB less.
 //
 // Like Members it follows the cache by the time an informer handler takes to run: a
@@ -23,22 +23,67 @@ import (
 type Keys struct {
 	registration
 	progress
-	keysOf func(client.Object) []string
+	keyOf func(client.Object) (Key, bool)
 
 	mu    sync.RWMutex
-	byKey map[namespacedKey][]client.Object
+	byKey map[namespacedKey]keyed
 	// deleting holds the objects deleted by the reader's side that the index still
 	// holds as they were before: Objects leaves them out until it takes in the delete.
 	deleting map[types.UID]time.Time
 }
 
-// namespacedKey is a key within a namespace: two strings the objects already hold,
-// where one joined string would cost an allocation per object and per read.
-type namespacedKey struct{ namespace, key string }
+// keyed is what a key finds: one object nearly always, held without a slice of its
+// own (an allocation per object and index), and any others that share its key.
+type keyed struct {
+	first client.Object
+	more  []client.Object
+}
 
-// NewKeys returns an empty index of the keys keysOf gives an object; Register feeds it.
-func NewKeys(keysOf func(client.Object) []string) *Keys {
-	return &Keys{keysOf: keysOf, byKey: map[namespacedKey][]client.Object{}, deleting: map[types.UID]time.Time{}}
+// appendTo appends the objects to objs.
+func (e keyed) appendTo(objs []client.Object) []client.Object {
+	if e.first == nil {
+		return objs
+	}
+	return append(append(objs, e.first), e.more...)
+}
+
+// with is e with obj in place of the object of its name, if any. Readers hold copies,
+// so more is changed in place.
+func (e keyed) with(obj client.Object) keyed {
+	sameName := func(o client.Object) bool { return o.GetName() == obj.GetName() }
+	switch i := slices.IndexFunc(e.more, sameName); {
+	case e.first == nil || sameName(e.first):
+		e.first = obj
+	case i >= 0:
+		e.more[i] = obj
+	default:
+		e.more = append(e.more, obj)
+	}
+	return e
+}
+
+// without is e without the object named name.
+func (e keyed) without(name string) keyed {
+	if e.first != nil && e.first.GetName() == name {
+		if len(e.more) == 0 {
+			return keyed{}
+		}
+		return keyed{first: e.more[0], more: slices.Clip(e.more[1:])}
+	}
+	e.more = slices.DeleteFunc(e.more, func(o client.Object) bool { return o.GetName() == name })
+	return e
+}
+
+// namespacedKey is a key within a namespace, of strings the objects already hold.
+type namespacedKey struct {
+	namespace string
+	Key
+}
+
+// NewKeys returns an empty index of the key keyOf gives an object, if it has one;
+// Register feeds it.
+func NewKeys(keyOf func(client.Object) (Key, bool)) *Keys {
+	return &Keys{keyOf: keyOf, byKey: map[namespacedKey]keyed{}, deleting: map[types.UID]time.Time{}}
 }
 
 // Register feeds the index from the cache's informer of obj's kind.
@@ -48,15 +93,15 @@ func (k *Keys) Register(ctx context.Context, informers InformerSource, obj clien
 
 // Objects returns the objects in namespace that have key, but those Deleted. They are
 // the cache's: the caller must not change them.
-func (k *Keys) Objects(namespace, key string) []client.Object {
+func (k *Keys) Objects(namespace string, key Key) []client.Object {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	objs := k.byKey[namespacedKey{namespace, key}]
+	found := k.byKey[namespacedKey{namespace, key}]
 	if len(k.deleting) == 0 {
-		return slices.Clone(objs)
+		return found.appendTo(nil)
 	}
-	out := make([]client.Object, 0, len(objs))
-	for _, o := range objs {
+	var out []client.Object
+	for _, o := range found.appendTo(nil) {
 		if _, deleting := k.deleting[o.GetUID()]; !deleting {
 			out = append(out, o)
 		}
@@ -80,8 +125,8 @@ func (k *Keys) Deleted(obj client.Object) {
 			delete(k.deleting, uid)
 		}
 	}
-	for _, key := range k.keysOf(obj) {
-		for _, o := range k.byKey[namespacedKey{obj.GetNamespace(), key}] {
+	if key, ok := k.keyOf(obj); ok {
+		for _, o := range k.byKey[namespacedKey{obj.GetNamespace(), key}].appendTo(nil) {
 			if o.GetUID() == obj.GetUID() && o.GetDeletionTimestamp() != nil {
 				return
 			}
@@ -99,21 +144,20 @@ func (k *Keys) update(before, after client.Object) {
 	if before == nil && after == nil {
 		return
 	}
-	var old, now []string
+	var old, now Key
+	var hadKey, hasKey bool
 	if before != nil {
-		old = k.keysOf(before)
+		old, hadKey = k.keyOf(before)
 	}
 	if after != nil {
-		now = k.keysOf(after)
+		now, hasKey = k.keyOf(after)
 	}
 	k.mu.Lock()
-	for _, key := range old {
-		if !slices.Contains(now, key) {
-			k.remove(namespacedKey{before.GetNamespace(), key}, before.GetName())
-		}
+	if hadKey && (!hasKey || old != now) {
+		k.remove(namespacedKey{before.GetNamespace(), old}, before.GetName())
 	}
-	for _, key := range now {
-		k.put(namespacedKey{after.GetNamespace(), key}, after)
+	if hasKey {
+		k.put(namespacedKey{after.GetNamespace(), now}, after)
 	}
 	switch {
 	case after == nil:
@@ -129,25 +173,21 @@ func (k *Keys) update(before, after client.Object) {
 	}
 }
 
-// put makes obj what key finds in place of the object of its name, if any. Readers
-// hold clones, so the slice is changed in place.
+// put makes obj what key finds in place of the object of its name, if any.
 func (k *Keys) put(key namespacedKey, obj client.Object) {
-	objs := k.byKey[key]
-	for i, o := range objs {
-		if o.GetName() == obj.GetName() {
-			objs[i] = obj
-			return
-		}
-	}
-	k.byKey[key] = append(objs, obj)
+	k.byKey[key] = k.byKey[key].with(obj)
 }
 
 // remove forgets the object named name under key, and key once nothing is left.
 func (k *Keys) remove(key namespacedKey, name string) {
-	objs := slices.DeleteFunc(k.byKey[key], func(o client.Object) bool { return o.GetName() == name })
-	if len(objs) == 0 {
+	left := k.byKey[key].without(name)
+	if left.first == nil {
 		delete(k.byKey, key)
 		return
 	}
-	k.byKey[key] = objs
+	// A map's assignment keeps the strings of the key it is given: those of an object
+	// still held, not of the one removed, whose strings packed together (see the cache's
+	// transform) would all stay alive for it.
+	remaining, _ := k.keyOf(left.first)
+	k.byKey[namespacedKey{left.first.GetNamespace(), remaining}] = left
 }

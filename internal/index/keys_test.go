@@ -3,8 +3,10 @@ package index
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -151,5 +153,42 @@ func TestKeysLeaveOutTheirReadersDeletes(t *testing.T) {
 	k.Deleted(aTerminating)
 	if len(k.deleting) != 0 {
 		t.Fatalf("entries older than forgetDeleted are kept: %v", k.deleting)
+	}
+}
+
+// The index's map keys are the strings of the objects it holds, never of a version
+// it no longer does: a string of a packed object keeps all its strings alive.
+func TestKeysHoldNoStringOfAnOldVersion(t *testing.T) {
+	k := NewLookups().UserName
+	heldStrings := func() []*byte {
+		var out []*byte
+		for key := range k.byKey {
+			out = append(out, unsafe.StringData(key.namespace), unsafe.StringData(key.Tenant), unsafe.StringData(key.Value))
+		}
+		return out
+	}
+	ownStrings := func(u *identityv1alpha1.ScimUser) []*byte {
+		return []*byte{unsafe.StringData(u.Namespace), unsafe.StringData(u.Spec.TenantRef.Name), unsafe.StringData(u.Spec.UserName)}
+	}
+	// Each version decoded anew, as an informer's are: strings of their own.
+	decoded := func(name, userName, rv string) *identityv1alpha1.ScimUser {
+		u := user(strings.Clone(name), strings.Clone(userName), rv)
+		u.Namespace, u.Spec.TenantRef.Name = strings.Clone(u.Namespace), strings.Clone(u.Spec.TenantRef.Name)
+		return u
+	}
+
+	first := decoded("u1", "a@example.com", "1")
+	k.update(nil, first)
+	second := decoded("u1", "a@example.com", "2")
+	k.update(first, second)
+	if got, want := heldStrings(), ownStrings(second); !slices.Equal(got, want) {
+		t.Errorf("after an update that kept the key, the index holds strings at %v, want the new version's %v", got, want)
+	}
+
+	twin := decoded("u2", "a@example.com", "3")
+	k.update(nil, twin)
+	k.update(twin, nil)
+	if got, want := heldStrings(), ownStrings(second); !slices.Equal(got, want) {
+		t.Errorf("after its twin went, the key's strings are at %v, want those of the object left %v", got, want)
 	}
 }

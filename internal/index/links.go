@@ -2,12 +2,17 @@ package index
 
 import "slices"
 
-// link adds v to what key maps to in m, once.
+// link adds v to what key maps to in m, once. Both are stored as given even when
+// equal ones are there: strings of an older version of what they name, packed with
+// that version's others (intern.Pack), would keep them all alive.
 func link[K, V comparable](m map[K][]V, key K, v V) {
 	values := m[key]
-	if !slices.Contains(values, v) {
-		m[key] = append(values, v)
+	if i := slices.Index(values, v); i >= 0 {
+		values[i] = v
+	} else {
+		values = append(values, v)
 	}
+	m[key] = values
 }
 
 // unlink removes v from what key maps to in m, and key once nothing is left, so

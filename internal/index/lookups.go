@@ -31,19 +31,19 @@ type Lookups struct {
 // NewLookups returns the indexes, empty until Register.
 func NewLookups() *Lookups {
 	return &Lookups{
-		UserName: NewKeys(func(o client.Object) []string {
+		UserName: NewKeys(func(o client.Object) (Key, bool) {
 			u := o.(*identityv1alpha1.ScimUser)
-			return []string{UserNameKey(u.Spec.TenantRef.Name, u.Spec.UserName)}
+			return UserNameKey(u.Spec.TenantRef.Name, u.Spec.UserName), true
 		}),
-		UserExternalID: NewKeys(func(o client.Object) []string {
+		UserExternalID: NewKeys(func(o client.Object) (Key, bool) {
 			u := o.(*identityv1alpha1.ScimUser)
 			return nonEmpty(u.Spec.TenantRef.Name, u.Spec.ExternalID)
 		}),
-		GroupDisplayName: NewKeys(func(o client.Object) []string {
+		GroupDisplayName: NewKeys(func(o client.Object) (Key, bool) {
 			g := o.(*identityv1alpha1.ScimGroup)
-			return []string{DisplayNameKey(g.Spec.TenantRef.Name, g.Spec.DisplayName)}
+			return DisplayNameKey(g.Spec.TenantRef.Name, g.Spec.DisplayName), true
 		}),
-		GroupExternalID: NewKeys(func(o client.Object) []string {
+		GroupExternalID: NewKeys(func(o client.Object) (Key, bool) {
 			g := o.(*identityv1alpha1.ScimGroup)
 			return nonEmpty(g.Spec.TenantRef.Name, g.Spec.ExternalID)
 		}),

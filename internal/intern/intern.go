@@ -30,10 +30,22 @@ func New() *Table {
 
 // String returns the shared copy of s.
 func (in *Table) String(s string) string {
-	if s == "" || len(s) > maxSharedLength {
-		return s
+	in.Share(&s)
+	return s
+}
+
+// Share points *s at the table's copy of its value and reports whether it shares
+// one: it does not for a long value, or one the table has no room for.
+func (in *Table) Share(s *string) bool {
+	if *s == "" {
+		return true
 	}
-	return share(&in.mu, in.strings, s, s)
+	if len(*s) > maxSharedLength {
+		return false
+	}
+	var held bool
+	*s, held = share(&in.mu, in.strings, *s, *s)
+	return held
 }
 
 // Labels returns the shared copy of a label map equal to l: it must never be written to.
@@ -45,21 +57,23 @@ func (in *Table) Labels(l map[string]string) map[string]string {
 	if len(key) > maxSharedLength {
 		return l
 	}
-	return share(&in.mu, in.maps, key, l)
+	shared, _ := share(&in.mu, in.maps, key, l)
+	return shared
 }
 
 // share returns table's value for key, which becomes v if the table has none and has
-// room.
-func share[V any](mu *sync.Mutex, table map[string]V, key string, v V) V {
+// room, and whether the table holds it.
+func share[V any](mu *sync.Mutex, table map[string]V, key string, v V) (V, bool) {
 	mu.Lock()
 	defer mu.Unlock()
 	if shared, ok := table[key]; ok {
-		return shared
+		return shared, true
 	}
 	if len(table) < maxShared {
 		table[key] = v
+		return v, true
 	}
-	return v
+	return v, false
 }
 
 // labelsKey is l in one string, the same for equal maps: label keys and values cannot

@@ -31,19 +31,19 @@ func (groupCodec) setTenant(g *identityv1alpha1.ScimGroup, tenant string) {
 }
 func (groupCodec) uniqueValue(g *identityv1alpha1.ScimGroup) string { return g.Spec.DisplayName }
 func (groupCodec) uniqueIndex(lk *index.Lookups) *index.Keys        { return lk.GroupDisplayName }
-func (groupCodec) uniqueKey(tenant, v string) string                { return index.DisplayNameKey(tenant, v) }
+func (groupCodec) uniqueKey(tenant, v string) index.Key             { return index.DisplayNameKey(tenant, v) }
 func (groupCodec) specEqual(a, b *identityv1alpha1.ScimGroup) bool {
 	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
-func (groupCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, string, bool) {
+func (groupCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, index.Key, bool) {
 	switch eq.Attribute {
 	case "displayName":
 		return lk.GroupDisplayName, index.DisplayNameKey(t.Name, eq.Value), true
 	case "externalId":
 		return lk.GroupExternalID, index.TenantKey(t.Name, eq.Value), true
 	}
-	return nil, "", false
+	return nil, index.Key{}, false
 }
 
 func (groupCodec) keyIndexes(lk *index.Lookups) []*index.Keys {

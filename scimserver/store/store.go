@@ -165,10 +165,10 @@ type codec[T client.Object] interface {
 	uniqueValue(T) string
 	// uniqueIndex is the index of uniqueValue, under uniqueKey.
 	uniqueIndex(*index.Lookups) *index.Keys
-	uniqueKey(tenant, value string) string
+	uniqueKey(tenant, value string) index.Key
 	newList() client.ObjectList
 	// equalityIndex maps a filter equality to an index and its key, when there is one.
-	equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (ix *index.Keys, key string, ok bool)
+	equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (ix *index.Keys, key index.Key, ok bool)
 	// keyIndexes are every index equalityIndex and uniqueIndex answer from.
 	keyIndexes(*index.Lookups) []*index.Keys
 	// equalityNames answers a filter equality from the member index: the names of
@@ -499,7 +499,7 @@ func (c *collection[T]) Create(ctx context.Context, t Tenant, doc map[string]any
 // lookup returns the objects that have key, as ix last took them in once it holds this
 // server's writes (its deletes it is told of). Like list, it does not copy them:
 // callers only read them.
-func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key string) ([]T, error) {
+func (c *collection[T]) lookup(ctx context.Context, t Tenant, ix *index.Keys, key index.Key) ([]T, error) {
 	if err := awaitOwnWrites(ctx, ix, c.writes); err != nil {
 		return nil, err
 	}

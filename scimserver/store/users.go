@@ -32,19 +32,19 @@ func (userCodec) setTenant(u *identityv1alpha1.ScimUser, tenant string) {
 }
 func (userCodec) uniqueValue(u *identityv1alpha1.ScimUser) string { return u.Spec.UserName }
 func (userCodec) uniqueIndex(lk *index.Lookups) *index.Keys       { return lk.UserName }
-func (userCodec) uniqueKey(tenant, v string) string               { return index.UserNameKey(tenant, v) }
+func (userCodec) uniqueKey(tenant, v string) index.Key            { return index.UserNameKey(tenant, v) }
 func (userCodec) specEqual(a, b *identityv1alpha1.ScimUser) bool {
 	return equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
-func (userCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, string, bool) {
+func (userCodec) equalityIndex(lk *index.Lookups, t Tenant, eq filter.Equality) (*index.Keys, index.Key, bool) {
 	switch eq.Attribute {
 	case "userName":
 		return lk.UserName, index.UserNameKey(t.Name, eq.Value), true
 	case "externalId":
 		return lk.UserExternalID, index.TenantKey(t.Name, eq.Value), true
 	}
-	return nil, "", false
+	return nil, index.Key{}, false
 }
 
 func (userCodec) keyIndexes(lk *index.Lookups) []*index.Keys {
