@@ -28,8 +28,9 @@ const floorBlocks = 5
 // and one at a time: at concurrency 25 as fast as the answers come, on two cores, it
 // is mostly time spent waiting for a core, as the floor's own p99 shows. Last, groups
 // are looked up as Entra ID looks them up, without their members. Each measurement of
-// the manager records how many collections gcs counted during it.
-func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs collections, res *results, out io.Writer) {
+// the manager records what the manager's metrics said of it meanwhile: its
+// collections, and a bound of its handlers' own p99.
+func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, manager managerWatch, res *results, out io.Writer) {
 	lookUpUser := func() error {
 		i := rand.IntN(cfg.users) //nolint:gosec // a sample, not a secret
 		return lookUpOne(ctx, sc, lookupPath(userName(i)))
@@ -58,7 +59,7 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs collect
 			lookUp := f.lookUp(ctx, sc)
 			f.wall += parallel(n, cfg.concurrency, func(int) { timed(f.op, lookUp) })
 		}
-		lookupWall += gcs.during(lookup, func() time.Duration { return parallel(n, cfg.concurrency, lookUpAny(lookup)) })
+		lookupWall += manager.during(lookup, "Users", func() time.Duration { return parallel(n, cfg.concurrency, lookUpAny(lookup)) })
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d at concurrency %d in %s\n", cfg.lookupSample, cfg.concurrency, lookupWall.Round(time.Millisecond))
@@ -75,17 +76,17 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs collect
 		if len(floors) > 0 {
 			lookUpFloor = floors[0].lookUp(ctx, sc)
 		}
-		pacedLookups(cfg, lookUpUser, lookUpFloor, gcs, res, out)
+		pacedLookups(cfg, lookUpUser, lookUpFloor, manager, res, out)
 	}
 
 	n := max(1, cfg.lookupSample/5)
-	wall := gcs.during(alone, func() time.Duration { return parallel(n, 1, lookUpAny(alone)) })
+	wall := manager.during(alone, "Users", func() time.Duration { return parallel(n, 1, lookUpAny(alone)) })
 	alone.finish(wall)
 	fmt.Fprintf(out, "lookups: %d at concurrency 1 in %s\n", n, wall.Round(time.Millisecond))
 
 	if cfg.groups > 0 {
 		groups := res.add(&op{Name: fmt.Sprintf("group lookup (of %d, %d members each)", cfg.groups, cfg.members)})
-		wall := gcs.during(groups, func() time.Duration {
+		wall := manager.during(groups, "Groups", func() time.Duration {
 			return parallel(n, cfg.concurrency, func(int) {
 				g := rand.IntN(cfg.groups) //nolint:gosec // a sample, not a secret
 				timed(groups, func() error { return lookUpOne(ctx, sc, groupLookupPath(groupName(g))) })
@@ -104,7 +105,7 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, gcs collect
 // the answers come, the two cores are saturated and every latency there is mostly a
 // wait for a core (the floor's own p99 is several milliseconds); a latency is a figure
 // at a given load.
-func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, gcs collections, res *results, out io.Writer) {
+func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, manager managerWatch, res *results, out io.Writer) {
 	lookup := res.add(&op{Name: fmt.Sprintf("  the same, paced at %.0f/s", cfg.lookupRate)})
 	var floorOp *op
 	if lookUpFloor != nil {
@@ -120,7 +121,7 @@ func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, gcs collecti
 		if floorOp != nil {
 			floorWall += pace(floorOp, n, lookUpFloor)
 		}
-		lookupWall += gcs.during(lookup, func() time.Duration { return pace(lookup, n, lookUpUser) })
+		lookupWall += manager.during(lookup, "Users", func() time.Duration { return pace(lookup, n, lookUpUser) })
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d paced at %.0f/s in %s\n", total, cfg.lookupRate, lookupWall.Round(time.Millisecond))

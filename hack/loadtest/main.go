@@ -137,11 +137,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "controllers caught up %s after the last request\n", env.settled.Round(100*time.Millisecond))
 	}
-	var gcs collections
+	var manager managerWatch
 	if env != nil {
-		gcs = env.managerGCs(ctx)
+		manager = env.watchManager(ctx)
 	}
-	lookupsAtScale(ctx, cfg, sc, gcs, res, out)
+	lookupsAtScale(ctx, cfg, sc, manager, res, out)
 	if env != nil {
 		// The restart is timed over what the identity provider provisioned, before the
 		// ceiling adds as many users again; and the ceiling is the API server's alone: a

@@ -65,61 +65,45 @@ func (e *environment) controllerWork(ctx context.Context) (float64, error) {
 	return values["workqueue_depth"] + values["controller_runtime_active_workers"], nil
 }
 
-// collections counts the manager's collections during measurements; its zero value
-// counts none (no manager of the tool's own).
-type collections struct{ count func() (float64, error) }
-
-// during runs measure and adds to o the collections the manager ran meanwhile, which
-// tells a latency's tail that is the collector's.
-func (c collections) during(o *op, measure func() time.Duration) time.Duration {
-	if c.count == nil {
-		return measure()
-	}
-	before, errBefore := c.count()
-	wall := measure()
-	if after, err := c.count(); err == nil && errBefore == nil {
-		o.ManagerGCs += after - before
-	}
-	return wall
-}
-
-// managerGCs counts the manager's collections from its metrics (Go's own).
-func (e *environment) managerGCs(ctx context.Context) collections {
-	return collections{count: func() (float64, error) {
-		m, err := e.metrics(ctx, "go_gc_duration_seconds_count")
-		return m["go_gc_duration_seconds_count"], err
-	}}
-}
-
 // metrics sums, per metric name, the samples of the named metrics the manager exposes.
 func (e *environment) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
+	sums := map[string]float64{}
+	err := e.eachMetricLine(ctx, func(line string) { addSample(sums, line, names) })
+	return sums, err
+}
+
+// addSample adds to sums the value of a metrics line of one of the named metrics.
+func addSample(sums map[string]float64, line string, names []string) {
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			sums[name] += v
+		}
+	}
+}
+
+// eachMetricLine calls f with each line of the manager's metrics.
+func (e *environment) eachMetricLine(ctx context.Context, f func(line string)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.metricsAddr+"/metrics", nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reading the manager's metrics: %w", err)
+		return fmt.Errorf("reading the manager's metrics: %w", err)
 	}
 	defer resp.Body.Close() //nolint:errcheck // read-only
-	sums := map[string]float64{}
 	scanner := bufio.NewScanner(resp.Body)
 	scanner.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for scanner.Scan() {
-		line := scanner.Text()
-		for _, name := range names {
-			rest, ok := strings.CutPrefix(line, name)
-			if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
-				continue
-			}
-			fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-			if len(fields) == 0 {
-				continue
-			}
-			if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
-				sums[name] += v
-			}
-		}
+		f(scanner.Text())
 	}
-	return sums, scanner.Err()
+	return scanner.Err()
 }

@@ -1,6 +1,7 @@
 // Package intern shares the values that thousands of decoded objects repeat (a
-// namespace, a tenant's name, a condition's reason, a label map), so that each is
-// held once rather than once per object.
+// namespace, a tenant's name, a condition's reason, a label map, a list of
+// finalizers), so that each is held once rather than once per object, and packs an
+// object's own strings into one allocation.
 package intern
 
 import (
@@ -15,6 +16,7 @@ import (
 type Table struct {
 	mu      sync.Mutex
 	strings map[string]string
+	lists   map[string][]string
 	maps    map[string]map[string]string
 }
 
@@ -25,7 +27,7 @@ const (
 
 // New returns an empty table.
 func New() *Table {
-	return &Table{strings: map[string]string{}, maps: map[string]map[string]string{}}
+	return &Table{strings: map[string]string{}, lists: map[string][]string{}, maps: map[string]map[string]string{}}
 }
 
 // String returns the shared copy of s.
@@ -46,6 +48,20 @@ func (in *Table) Share(s *string) bool {
 	var held bool
 	*s, held = share(&in.mu, in.strings, *s, *s)
 	return held
+}
+
+// Strings returns the shared copy of a list of strings equal to l, such as an
+// object's finalizers: it must never be written to.
+func (in *Table) Strings(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	key := strings.Join(l, "\x00") // neither finalizers nor names can hold it
+	if len(key) > maxSharedLength {
+		return l
+	}
+	shared, _ := share(&in.mu, in.lists, key, l)
+	return shared
 }
 
 // Labels returns the shared copy of a label map equal to l: it must never be written to.

@@ -11,9 +11,10 @@ func TestTheSharedTableIsBounded(t *testing.T) {
 	for i := range 3 * maxShared {
 		in.String(fmt.Sprintf("namespace-%d", i))
 		in.Labels(map[string]string{"user": fmt.Sprint(i)})
+		in.Strings([]string{"finalizer", fmt.Sprint(i)})
 	}
-	if len(in.strings) != maxShared || len(in.maps) != maxShared {
-		t.Errorf("the table holds %d strings and %d label maps, bound %d", len(in.strings), len(in.maps), maxShared)
+	if len(in.strings) != maxShared || len(in.maps) != maxShared || len(in.lists) != maxShared {
+		t.Errorf("the table holds %d strings, %d label maps and %d lists, bound %d", len(in.strings), len(in.maps), len(in.lists), maxShared)
 	}
 	long := string(make([]byte, maxSharedLength+1))
 	in = New()

@@ -70,6 +70,7 @@ func (s *objectStrings) meta(t *metav1.TypeMeta, m *metav1.ObjectMeta) {
 	for i := range m.Finalizers {
 		s.share(&m.Finalizers[i])
 	}
+	m.Finalizers = s.table.Strings(m.Finalizers)
 	s.keep(&m.Name, &m.GenerateName, &m.SelfLink, (*string)(&m.UID), &m.ResourceVersion)
 	for i := range m.OwnerReferences {
 		ref := &m.OwnerReferences[i]

@@ -102,6 +102,9 @@ func TestCompactingSharesWhatRepeats(t *testing.T) {
 	if !sameMap(a.Labels, b.Labels) {
 		t.Error("the users' labels are not shared")
 	}
+	if &a.Finalizers[0] != &b.Finalizers[0] {
+		t.Error("the users' finalizers are not shared")
+	}
 	if sameString(a.Name, b.Name) || sameString(a.Status.Conditions[0].Message, b.Status.Conditions[0].Message) {
 		t.Error("different values share memory")
 	}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// managerWatch reads, around a measurement of the manager, what its metrics say of
+// it: the collections it ran meanwhile, which tell a latency tail that is the
+// collector's, and how long its handlers took over the requests (their histogram),
+// which tells a tail that lies outside them: a request waiting for a core, for its
+// connection's goroutine to be scheduled, or the load tool itself. Its zero value
+// reads nothing (no manager of the tool's own).
+type managerWatch struct {
+	read func() (managerSnapshot, error)
+}
+
+// managerSnapshot is the manager's counters at one moment.
+type managerSnapshot struct {
+	gcs float64
+	// handled counts, per SCIM resource, its GET requests by the upper bound (seconds)
+	// of their duration's bucket, cumulative as Prometheus keeps them.
+	handled map[string]map[float64]float64
+}
+
+// watchManager reads the manager's own metrics: Go's collection count and the SCIM
+// server's request durations.
+func (e *environment) watchManager(ctx context.Context) managerWatch {
+	return managerWatch{read: func() (managerSnapshot, error) { return e.snapshot(ctx) }}
+}
+
+// during runs measure, of GET requests of resource, and records on o the manager's
+// collections meanwhile and the bound of its handlers' p99 over them.
+func (w managerWatch) during(o *op, resource string, measure func() time.Duration) time.Duration {
+	if w.read == nil {
+		return measure()
+	}
+	before, errBefore := w.read()
+	wall := measure()
+	after, err := w.read()
+	if err != nil || errBefore != nil {
+		return wall
+	}
+	o.ManagerGCs += after.gcs - before.gcs
+	if o.handled == nil {
+		o.handled = map[float64]float64{}
+	}
+	for le, count := range after.handled[resource] {
+		o.handled[le] += count - before.handled[resource][le]
+	}
+	o.HandlerP99AtMostMillis = p99Bound(o.handled) * 1000
+	if math.IsInf(o.HandlerP99AtMostMillis, 1) {
+		o.HandlerP99AtMostMillis = -1 // beyond every bucket; JSON has no infinity
+	}
+	return wall
+}
+
+// p99Bound is the least bucket bound (seconds) that at least 99% of the requests a
+// cumulative histogram counts fell within; 0 without requests, +Inf beyond the last
+// finite bound.
+func p99Bound(handled map[float64]float64) float64 {
+	total := handled[math.Inf(1)]
+	if total <= 0 {
+		return 0
+	}
+	bounds := make([]float64, 0, len(handled))
+	for le := range handled {
+		bounds = append(bounds, le)
+	}
+	slices.Sort(bounds)
+	for _, le := range bounds {
+		if handled[le] >= 0.99*total {
+			return le
+		}
+	}
+	return math.Inf(1)
+}
+
+const requestDurationBucket = "scim_request_duration_seconds_bucket{"
+
+func (e *environment) snapshot(ctx context.Context) (managerSnapshot, error) {
+	s := managerSnapshot{handled: map[string]map[float64]float64{}}
+	gcs := map[string]float64{}
+	err := e.eachMetricLine(ctx, func(line string) {
+		addSample(gcs, line, []string{gcCount})
+		resource, le, count, ok := parseGETBucket(line)
+		if !ok {
+			return
+		}
+		if s.handled[resource] == nil {
+			s.handled[resource] = map[float64]float64{}
+		}
+		s.handled[resource][le] += count // summed over tenants
+	})
+	s.gcs = gcs[gcCount]
+	return s, err
+}
+
+const gcCount = "go_gc_duration_seconds_count"
+
+// parseGETBucket reads one bucket line of the SCIM server's request durations, if it
+// counts GET requests.
+func parseGETBucket(line string) (resource string, le, count float64, ok bool) {
+	rest, found := strings.CutPrefix(line, requestDurationBucket)
+	if !found {
+		return "", 0, 0, false
+	}
+	labels, value, found := strings.Cut(rest, "} ")
+	if !found {
+		return "", 0, 0, false
+	}
+	var method, bound string
+	for label := range strings.SplitSeq(labels, ",") {
+		name, v, _ := strings.Cut(label, "=")
+		v = strings.Trim(v, `"`)
+		switch name {
+		case "method":
+			method = v
+		case "resource":
+			resource = v
+		case "le":
+			bound = v
+		}
+	}
+	le, errLE := strconv.ParseFloat(bound, 64) // "+Inf" parses as +Inf
+	count, errCount := strconv.ParseFloat(strings.TrimSpace(value), 64)
+	return resource, le, count, method == http.MethodGet && errLE == nil && errCount == nil
+}

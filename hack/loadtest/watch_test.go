@@ -1,0 +1,36 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestTheHandlersP99IsBoundedByItsBucket(t *testing.T) {
+	lines := []string{
+		`scim_request_duration_seconds_bucket{method="GET",resource="Users",tenant="ns/a",le="0.001"} 90`,
+		`scim_request_duration_seconds_bucket{method="GET",resource="Users",tenant="ns/a",le="0.005"} 98`,
+		`scim_request_duration_seconds_bucket{method="GET",resource="Users",tenant="ns/a",le="0.01"} 99`,
+		`scim_request_duration_seconds_bucket{method="GET",resource="Users",tenant="ns/a",le="+Inf"} 100`,
+		`scim_request_duration_seconds_bucket{method="POST",resource="Users",tenant="ns/a",le="+Inf"} 7`,
+		`scim_request_duration_seconds_count{method="GET",resource="Users",tenant="ns/a"} 100`,
+	}
+	handled := map[float64]float64{}
+	for _, line := range lines {
+		if resource, le, count, ok := parseGETBucket(line); ok && resource == "Users" {
+			handled[le] += count
+		}
+	}
+	if len(handled) != 4 || handled[math.Inf(1)] != 100 {
+		t.Fatalf("read %v, want the four GET buckets", handled)
+	}
+	if got := p99Bound(handled); got != 0.01 {
+		t.Errorf("p99 bound %v, want 0.01: 99 of 100 took at most 10 ms", got)
+	}
+	handled[0.01] = 98
+	if got := p99Bound(handled); !math.IsInf(got, 1) {
+		t.Errorf("p99 bound %v, want +Inf when the 99th lies beyond the last finite bound", got)
+	}
+	if got := p99Bound(map[float64]float64{}); got != 0 {
+		t.Errorf("p99 bound of no requests %v, want 0", got)
+	}
+}
