@@ -75,18 +75,24 @@ func (e *environment) metrics(ctx context.Context, names ...string) (map[string]
 // addSample adds to sums the value of a metrics line of one of the named metrics.
 func addSample(sums map[string]float64, line string, names []string) {
 	for _, name := range names {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-		if len(fields) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+		if v, ok := sampleOf(line, name); ok {
 			sums[name] += v
 		}
 	}
+}
+
+// sampleOf is the value of a metrics line of the named metric.
+func sampleOf(line, name string) (float64, bool) {
+	rest, ok := strings.CutPrefix(line, name)
+	if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+		return 0, false
+	}
+	fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+	if len(fields) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	return v, err == nil
 }
 
 // eachMetricLine calls f with each line of the manager's metrics.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -65,6 +66,11 @@ func (o *op) finish(wall time.Duration) {
 		return float64(o.lat[min(len(o.lat)-1, int(p*float64(len(o.lat))))].Microseconds()) / 1000
 	}
 	o.P50Millis, o.P95Millis, o.P99Millis = q(0.50), q(0.95), q(0.99)
+	if bound := p99Bound(o.handled); math.IsInf(bound, 1) {
+		o.HandlerP99AtMostMillis = -1 // beyond every bucket; JSON has no infinity
+	} else {
+		o.HandlerP99AtMostMillis = bound * 1000
+	}
 }
 
 func (o *op) meanMillis() float64 {
@@ -235,7 +241,7 @@ func (r *results) print(w io.Writer) {
 		case o.HandlerP99AtMostMillis > 0:
 			handled = "<= " + strconv.FormatFloat(o.HandlerP99AtMostMillis, 'g', 4, 64)
 		case o.HandlerP99AtMostMillis < 0:
-			handled = "> 30000"
+			handled = "> last bucket"
 		}
 		fmt.Fprintf(w, "%-44s %8d %7d %9.1f %9.2f %9.2f %9.2f %8s %12s\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis, gcs, handled)
 	}

@@ -34,8 +34,8 @@ func (e *environment) watchManager(ctx context.Context) managerWatch {
 	return managerWatch{read: func() (managerSnapshot, error) { return e.snapshot(ctx) }}
 }
 
-// during runs measure, of GET requests of resource, and records on o the manager's
-// collections meanwhile and the bound of its handlers' p99 over them.
+// during runs measure, of GET requests of resource, and adds to o the manager's
+// collections meanwhile and its handlers' histogram over them (op.finish bounds their p99).
 func (w managerWatch) during(o *op, resource string, measure func() time.Duration) time.Duration {
 	if w.read == nil {
 		return measure()
@@ -52,10 +52,6 @@ func (w managerWatch) during(o *op, resource string, measure func() time.Duratio
 	}
 	for le, count := range after.handled[resource] {
 		o.handled[le] += count - before.handled[resource][le]
-	}
-	o.HandlerP99AtMostMillis = p99Bound(o.handled) * 1000
-	if math.IsInf(o.HandlerP99AtMostMillis, 1) {
-		o.HandlerP99AtMostMillis = -1 // beyond every bucket; JSON has no infinity
 	}
 	return wall
 }
@@ -85,9 +81,10 @@ const requestDurationBucket = "scim_request_duration_seconds_bucket{"
 
 func (e *environment) snapshot(ctx context.Context) (managerSnapshot, error) {
 	s := managerSnapshot{handled: map[string]map[float64]float64{}}
-	gcs := map[string]float64{}
 	err := e.eachMetricLine(ctx, func(line string) {
-		addSample(gcs, line, []string{gcCount})
+		if v, ok := sampleOf(line, "go_gc_duration_seconds_count"); ok {
+			s.gcs += v
+		}
 		resource, le, count, ok := parseGETBucket(line)
 		if !ok {
 			return
@@ -97,11 +94,8 @@ func (e *environment) snapshot(ctx context.Context) (managerSnapshot, error) {
 		}
 		s.handled[resource][le] += count // summed over tenants
 	})
-	s.gcs = gcs[gcCount]
 	return s, err
 }
-
-const gcCount = "go_gc_duration_seconds_count"
 
 // parseGETBucket reads one bucket line of the SCIM server's request durations, if it
 // counts GET requests.

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func TestTheHandlersP99IsBoundedByItsBucket(t *testing.T) {
@@ -32,5 +33,22 @@ func TestTheHandlersP99IsBoundedByItsBucket(t *testing.T) {
 	}
 	if got := p99Bound(map[float64]float64{}); got != 0 {
 		t.Errorf("p99 bound of no requests %v, want 0", got)
+	}
+}
+
+func TestFinishBoundsTheHandlersP99InMilliseconds(t *testing.T) {
+	o := &op{handled: map[float64]float64{0.001: 50, 0.005: 100, math.Inf(1): 100}}
+	o.finish(time.Second)
+	if o.HandlerP99AtMostMillis != 5 {
+		t.Errorf("handler p99 at most %v ms, want 5", o.HandlerP99AtMostMillis)
+	}
+	o = &op{handled: map[float64]float64{0.001: 50, math.Inf(1): 100}}
+	o.finish(time.Second)
+	if o.HandlerP99AtMostMillis != -1 {
+		t.Errorf("handler p99 beyond every bucket recorded as %v, want -1", o.HandlerP99AtMostMillis)
+	}
+	o = &op{}
+	if o.finish(time.Second); o.HandlerP99AtMostMillis != 0 {
+		t.Errorf("an op without a histogram has a handler p99 of %v", o.HandlerP99AtMostMillis)
 	}
 }
