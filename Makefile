@@ -75,7 +75,7 @@ test: vet k8s-binaries helm third-party-crds $(if $(wildcard $(SHARED)/peers),ne
 		$(if $(wildcard $(SHARED)/peers),SCIM_REQUIRE_PEERS=1) go test $(GO_TEST_FLAGS) ./... -count=1
 
 FUZZTIME ?= 10m
-FUZZ_TARGETS = scimserver/filter:FuzzParse scimserver/filter:FuzzParsePath scimserver/patch:FuzzApply scimserver/schema:FuzzNormalize connectors/webhook:FuzzVerify scimserver/clientaddr:FuzzOf scimserver/store:FuzzDocOf scimserver/docjson:FuzzAppend
+FUZZ_TARGETS = scimserver/filter:FuzzParse scimserver/filter:FuzzParsePath scimserver/patch:FuzzApply scimserver/schema:FuzzNormalize connectors/webhook:FuzzVerify scimserver/clientaddr:FuzzOf scimserver/store:FuzzDocOf scimserver/docjson:FuzzAppend scimserver/queryparam:FuzzGet
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (CI runs them briefly; 10m is the release bar).

@@ -3,12 +3,12 @@ package scimserver
 import (
 	"cmp"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/scim-operator/scim-operator/scimserver/filter"
+	"github.com/scim-operator/scim-operator/scimserver/queryparam"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/scimerr"
 	"github.com/scim-operator/scim-operator/scimserver/store"
@@ -25,16 +25,20 @@ type query struct {
 	ExcludedAttributes []string `json:"excludedAttributes"`
 }
 
-func queryFromURL(v url.Values) (query, error) {
+func queryFromURL(rawQuery string) (query, error) {
 	q := query{
-		Filter:             v.Get("filter"),
-		SortBy:             v.Get("sortBy"),
-		SortOrder:          v.Get("sortOrder"),
-		Attributes:         schema.ParseAttributeList(v.Get("attributes")),
-		ExcludedAttributes: schema.ParseAttributeList(v.Get("excludedAttributes")),
+		Filter:             queryparam.Get(rawQuery, "filter"),
+		SortBy:             queryparam.Get(rawQuery, "sortBy"),
+		SortOrder:          queryparam.Get(rawQuery, "sortOrder"),
+		Attributes:         schema.ParseAttributeList(queryparam.Get(rawQuery, "attributes")),
+		ExcludedAttributes: schema.ParseAttributeList(queryparam.Get(rawQuery, "excludedAttributes")),
 	}
-	for name, dst := range map[string]**int{"startIndex": &q.StartIndex, "count": &q.Count} {
-		s := v.Get(name)
+	for _, p := range [...]struct {
+		name string
+		dst  **int
+	}{{"startIndex", &q.StartIndex}, {"count", &q.Count}} {
+		name, dst := p.name, p.dst
+		s := queryparam.Get(rawQuery, name)
 		if s == "" {
 			continue
 		}
@@ -48,7 +52,7 @@ func queryFromURL(v url.Values) (query, error) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {
-	q, err := queryFromURL(r.URL.Query())
+	q, err := queryFromURL(r.URL.RawQuery)
 	if err != nil {
 		writeError(w, r, err)
 		return

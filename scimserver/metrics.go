@@ -93,14 +93,18 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// instrument counts, times and logs each request. Logs carry no token and no
-// personal data: the tenant, the credential's Secret name, the resource type and the
-// outcome; the path (which holds ids) only at debug level.
+// instrument counts, times and logs each request, and bounds the work on it by the
+// request timeout (here, so that the request is copied with a context of its own
+// once, not once per layer). Logs carry no token and no personal data: the tenant,
+// the credential's Secret name, the resource type and the outcome; the path (which
+// holds ids) only at debug level.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		l := &labels{}
-		r = r.WithContext(context.WithValue(r.Context(), labelsKey{}, l))
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), labelsKey{}, l), s.opts.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/scim-operator/scim-operator/scimserver/patch"
+	"github.com/scim-operator/scim-operator/scimserver/queryparam"
 	"github.com/scim-operator/scim-operator/scimserver/schema"
 	"github.com/scim-operator/scim-operator/scimserver/store"
 )
@@ -62,8 +63,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	q := r.URL.Query()
-	proj := newProjection(coll.Resource(), schema.ParseAttributeList(q.Get("attributes")), schema.ParseAttributeList(q.Get("excludedAttributes")))
+	proj := newProjection(coll.Resource(), schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "attributes")),
+		schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "excludedAttributes")))
 	buf := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(buf)
 	b, err := proj.appendItem(*buf, found)
@@ -98,8 +99,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, req *request, col
 	// is waste). A client that names attributes, or prefers a representation (RFC
 	// 7240), gets the resource with 200.
 	status := http.StatusNoContent
-	q := r.URL.Query()
-	if q.Get("attributes") != "" || q.Get("excludedAttributes") != "" || strings.Contains(r.Header.Get("Prefer"), "return=representation") {
+	if queryparam.Get(r.URL.RawQuery, "attributes") != "" || queryparam.Get(r.URL.RawQuery, "excludedAttributes") != "" || strings.Contains(r.Header.Get("Prefer"), "return=representation") {
 		status = http.StatusOK
 	}
 	s.update(w, r, req, coll, id, func(doc map[string]any) (map[string]any, error) {
@@ -159,8 +159,8 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request, co
 
 // writeResource answers with one resource, projected by attributes/excludedAttributes.
 func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status int, res *schema.Resource, found *store.Resource) {
-	q := r.URL.Query()
-	doc := res.Project(found.Doc, schema.ParseAttributeList(q.Get("attributes")), schema.ParseAttributeList(q.Get("excludedAttributes")))
+	doc := res.Project(found.Doc, schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "attributes")),
+		schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "excludedAttributes")))
 	w.Header().Set("ETag", found.Version)
 	writeJSON(w, status, doc)
 }

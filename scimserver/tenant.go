@@ -29,9 +29,7 @@ type request struct {
 
 // serveTenant resolves the tenant, enforces its rate limit and token, and dispatches.
 func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	r = r.WithContext(ctx)
+	ctx := r.Context()
 	ns, name := r.PathValue("namespace"), r.PathValue("tenant")
 	tenantKey := ns + "/" + name
 	setLabel(r, labelTenant, tenantKey)
