@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"time"
 )
@@ -15,15 +17,25 @@ import (
 type restartFigures struct {
 	ReadySeconds float64 `json:"readySeconds"`
 	PeakRSSMiB   float64 `json:"peakRSSMiB"`
-	// PeakRSSThroughMiB is the peak RSS restartWalk after ready (compared restarts only).
+	// PeakRSSThroughMiB is the peak RSS restartWalk after ready.
 	PeakRSSThroughMiB float64 `json:"peakRSSThroughMiB,omitempty"`
-	// ManagerCPUSeconds and APIServerCPUSeconds are zero where /proc cannot tell.
+	// The CPU figures are zero where /proc cannot tell.
 	ManagerCPUSeconds   float64 `json:"managerCPUSeconds,omitempty"`
 	APIServerCPUSeconds float64 `json:"apiServerCPUSeconds,omitempty"`
+	EtcdCPUSeconds      float64 `json:"etcdCPUSeconds,omitempty"`
+	// APIServer is what the API server counted until ready, and APIServerWalking in
+	// the restartWalk after.
+	APIServer        apiServerCounts `json:"apiServer"`
+	APIServerWalking apiServerCounts `json:"apiServerWalking"`
 }
 
 func (r restartFigures) String() string {
-	return fmt.Sprintf("ready in %.1fs (CPU until then: manager %.1fs, API server %.1fs)", r.ReadySeconds, r.ManagerCPUSeconds, r.APIServerCPUSeconds)
+	return fmt.Sprintf("ready in %.1fs (CPU until then: manager %.1fs, API server %.1fs, etcd %.1fs)", r.ReadySeconds, r.ManagerCPUSeconds, r.APIServerCPUSeconds, r.EtcdCPUSeconds)
+}
+
+// apiServerCounts prints what the API server counted over the restart, until ready and after.
+func (r restartFigures) apiServerCounts() string {
+	return fmt.Sprintf("API server until ready: %s\n  in the %s after: %s", r.APIServer, restartWalk, r.APIServerWalking)
 }
 
 // restartComparison holds, per manager binary, its restarts over the same provisioned
@@ -35,17 +47,17 @@ type restartComparison map[string][]restartFigures
 // whatever drifts in the control plane (its caches, compactions, the Events the managers
 // write) weighs on each alike: a restart that got slower between two commits is told
 // apart from a slower control plane.
-func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout time.Duration, out io.Writer) restartComparison {
+func (e *environment) compareRestarts(ctx context.Context, bins []string, rounds int, readyTimeout time.Duration, out io.Writer) restartComparison {
 	restarts := restartComparison{}
 	for round := 1; round <= rounds; round++ {
 		for _, bin := range bins {
-			r, err := e.timeRestart(bin, readyTimeout)
+			r, err := e.timeRestart(ctx, fmt.Sprintf("round%d-%s", round, filepath.Base(bin)), bin, readyTimeout, out)
 			if err != nil {
 				fmt.Fprintf(out, "restart of %s: %v\n", bin, err)
 				continue
 			}
 			restarts[bin] = append(restarts[bin], r)
-			fmt.Fprintf(out, "round %d: %s %s, peak RSS %.0f MiB, %.0f MiB %s later\n", round, bin, r, r.PeakRSSMiB, r.PeakRSSThroughMiB, restartWalk)
+			fmt.Fprintf(out, "round %d: %s %s, peak RSS %.0f MiB, %.0f MiB %s later\n  %s\n", round, bin, r, r.PeakRSSMiB, r.PeakRSSThroughMiB, restartWalk, r.apiServerCounts())
 		}
 	}
 	for _, bin := range bins {
@@ -64,8 +76,8 @@ func (e *environment) compareRestarts(bins []string, rounds int, readyTimeout ti
 
 // timeRestart starts bin until it is ready, reads its peak RSS then and once its
 // controllers have gone through every identity, then stops it gracefully.
-func (e *environment) timeRestart(bin string, readyTimeout time.Duration) (restartFigures, error) {
-	p, r, err := e.startManager(bin, readyTimeout)
+func (e *environment) timeRestart(ctx context.Context, profile, bin string, readyTimeout time.Duration, out io.Writer) (restartFigures, error) {
+	p, r, err := e.startManager(ctx, profile, bin, readyTimeout, out)
 	if p != nil {
 		defer p.Stop(managerGrace)
 	}
@@ -73,7 +85,7 @@ func (e *environment) timeRestart(bin string, readyTimeout time.Duration) (resta
 		return restartFigures{}, err
 	}
 	r.PeakRSSMiB = p.PeakRSSMiB()
-	time.Sleep(restartWalk)
+	e.walk(ctx, &r)
 	r.PeakRSSThroughMiB = p.PeakRSSMiB()
 	return r, nil
 }

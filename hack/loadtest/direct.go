@@ -48,7 +48,7 @@ func directUser(namespace, tenant, name string, i int) *identityv1alpha1.ScimUse
 // starts a manager and waits for its controllers to be idle first, and for them to
 // have caught up afterwards, when it checks that a user of each kind is bound.
 func (e *environment) createBesideDirectWrites(ctx context.Context, cfg config, sc *scimClient, from, n int, res *results, out io.Writer) error {
-	mgr, _, err := e.startManager(e.managerBin, cfg.managerReadyTimeout)
+	mgr, _, err := e.startManager(ctx, "", e.managerBin, cfg.managerReadyTimeout, out)
 	if mgr != nil {
 		defer mgr.Stop(managerGrace)
 	}

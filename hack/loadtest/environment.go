@@ -55,9 +55,10 @@ type environment struct {
 	// settled and heapInUse are measured once the controllers caught up.
 	settled   time.Duration
 	heapInUse float64
-	// apiServerPID is the control plane's API server, whose CPU a restart costs too;
-	// zero when it was not found.
-	apiServerPID int
+	// apiServerPID and etcdPID are the control plane's processes, whose CPU a restart
+	// costs too; zero when not found.
+	apiServerPID, etcdPID int
+	apiServer             *apiServer
 	// peakRSS is the manager's, read when pause stopped it.
 	peakRSS float64
 }
@@ -69,7 +70,11 @@ func (e *environment) pause() {
 }
 
 func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
-	env, restCfg, err := testenv.StartWith(testenv.Options{})
+	var apiServerFlags map[string]string
+	if !cfg.apiServerConsistencyChecks {
+		apiServerFlags = map[string]string{"feature-gates": "DetectCacheInconsistency=false"}
+	}
+	env, restCfg, err := testenv.StartWith(testenv.Options{APIServerFlags: apiServerFlags})
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +82,12 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 	// The API server is envtest's process: found by the port it serves on.
 	if u, err := url.Parse(restCfg.Host); err == nil {
 		e.apiServerPID, _ = testenv.FindProcess("--secure-port=" + u.Port())
+	}
+	if etcd := env.ControlPlane.Etcd; etcd != nil && etcd.URL != nil {
+		e.etcdPID, _ = testenv.FindProcess("--listen-client-urls=" + etcd.URL.String())
+	}
+	if e.apiServer, err = newAPIServer(restCfg, cfg.apiServerProfileDir, cfg.apiServerProfileFor); err != nil {
+		return e, err
 	}
 	if e.dir, err = os.MkdirTemp("", "loadtest"); err != nil {
 		return e, err
@@ -102,7 +113,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 		"--external-url=http://" + scimAddr,
 		// Capacity is measured, not the per-tenant rate limit (200/s by default).
 		"--scim-requests-per-second=1000000"}, cfg.managerArgs...)
-	if e.mgr, e.firstStart, err = e.startManager(e.managerBin, cfg.managerReadyTimeout); err != nil {
+	if e.mgr, e.firstStart, err = e.startManager(ctx, "", e.managerBin, cfg.managerReadyTimeout, io.Discard); err != nil {
 		return e, err
 	}
 
@@ -131,7 +142,7 @@ func startEnvironment(ctx context.Context, cfg config) (*environment, error) {
 
 // measure reads the manager's peak memory after the run, then restarts it over
 // everything the run created and times it until ready (caches synced).
-func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
+func (e *environment) measure(ctx context.Context, cfg config, out io.Writer) *managerFigures {
 	m := &managerFigures{ReadyEmptySeconds: e.firstStart.ReadySeconds, PeakRSSMiB: e.peakRSS,
 		SettleSeconds: e.settled.Seconds(), HeapInUseMiB: e.heapInUse / (1 << 20)}
 	if !cfg.measureRestart {
@@ -139,7 +150,7 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 	}
 	var restart restartFigures
 	var err error
-	e.mgr, restart, err = e.startManager(e.managerBin, cfg.managerReadyTimeout)
+	e.mgr, restart, err = e.startManager(ctx, "restart", e.managerBin, cfg.managerReadyTimeout, out)
 	if e.mgr != nil {
 		defer e.mgr.Stop(managerGrace)
 	}
@@ -147,20 +158,36 @@ func (e *environment) measure(cfg config, out io.Writer) *managerFigures {
 		fmt.Fprintf(out, "restarted manager: %v\n", err)
 		return m
 	}
-	m.RestartReadySeconds = restart.ReadySeconds
-	m.RestartManagerCPUSeconds, m.RestartAPIServerCPUSeconds = restart.ManagerCPUSeconds, restart.APIServerCPUSeconds
-	time.Sleep(restartWalk)
-	m.RestartPeakRSSMiB = e.mgr.PeakRSSMiB()
+	restart.PeakRSSMiB = e.mgr.PeakRSSMiB()
+	e.walk(ctx, &restart)
+	restart.PeakRSSThroughMiB = e.mgr.PeakRSSMiB()
+	m.Restart = &restart
 	m.ObjectsAtRestart = cfg.users + cfg.groups
 	fmt.Fprintf(out, "restarted over %d identities: %s\n", m.ObjectsAtRestart, restart)
+	fmt.Fprintf(out, "  %s\n", restart.apiServerCounts())
 	return m
+}
+
+// walk gives a restarted manager's controllers restartWalk to go through every
+// identity, and adds to r what the API server counted meanwhile.
+func (e *environment) walk(ctx context.Context, r *restartFigures) {
+	before, err := e.apiServer.counts(ctx)
+	time.Sleep(restartWalk)
+	if after, errAfter := e.apiServer.counts(ctx); err == nil && errAfter == nil {
+		r.APIServerWalking = after.since(before)
+	}
+	e.apiServer.waitProfiles()
 }
 
 // startManager starts bin with the manager's arguments, and extra ones, and waits until
 // it is ready. It returns the process also when it did not get ready, for the caller
-// to stop.
-func (e *environment) startManager(bin string, readyTimeout time.Duration, extra ...string) (*testenv.Process, restartFigures, error) {
-	apiServerBefore := e.apiServerCPU()
+// to stop. A start with a profile name is profiled on the API server, when asked for.
+func (e *environment) startManager(ctx context.Context, profile, bin string, readyTimeout time.Duration, out io.Writer, extra ...string) (*testenv.Process, restartFigures, error) {
+	apiServerBefore, etcdBefore := cpuSeconds(e.apiServerPID), cpuSeconds(e.etcdPID)
+	countsBefore, countsErr := e.apiServer.counts(ctx)
+	if profile != "" {
+		e.apiServer.profile(ctx, profile+".pprof", out)
+	}
 	start := time.Now()
 	p, err := testenv.StartProcessWithEnv(bin, append(slices.Clip(e.managerArgs), extra...), e.managerEnv, e.kubeconfig, e.dir)
 	if err != nil {
@@ -174,18 +201,23 @@ func (e *environment) startManager(bin string, readyTimeout time.Duration, extra
 		r.ManagerCPUSeconds = cpu
 	}
 	if apiServerBefore > 0 {
-		r.APIServerCPUSeconds = e.apiServerCPU() - apiServerBefore
+		r.APIServerCPUSeconds = cpuSeconds(e.apiServerPID) - apiServerBefore
+	}
+	if etcdBefore > 0 {
+		r.EtcdCPUSeconds = cpuSeconds(e.etcdPID) - etcdBefore
+	}
+	if after, err := e.apiServer.counts(ctx); err == nil && countsErr == nil {
+		r.APIServer = after.since(countsBefore)
 	}
 	return p, r, nil
 }
 
-// apiServerCPU is the CPU the control plane's API server has used, zero when it is
-// not known.
-func (e *environment) apiServerCPU() float64 {
-	if e.apiServerPID == 0 {
+// cpuSeconds is the CPU a process has used, zero when it is not known.
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
 		return 0
 	}
-	cpu, err := testenv.CPUSeconds(e.apiServerPID)
+	cpu, err := testenv.CPUSeconds(pid)
 	if err != nil {
 		return 0
 	}

@@ -42,7 +42,7 @@ func (e *environment) createOnFollower(ctx context.Context, cfg config, sc *scim
 	}
 	defer func() { _ = e.client.Delete(context.WithoutCancel(ctx), lease) }()
 
-	mgr, _, err := e.startManager(e.managerBin, cfg.managerReadyTimeout, "--leader-elect", "--leader-election-namespace="+tenantNamespace)
+	mgr, _, err := e.startManager(ctx, "", e.managerBin, cfg.managerReadyTimeout, out, "--leader-elect", "--leader-election-namespace="+tenantNamespace)
 	if mgr != nil {
 		defer mgr.Stop(managerGrace)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,7 +107,12 @@ func (e *environment) eachMetricLine(ctx context.Context, f func(line string)) e
 		return fmt.Errorf("reading the manager's metrics: %w", err)
 	}
 	defer resp.Body.Close() //nolint:errcheck // read-only
-	scanner := bufio.NewScanner(resp.Body)
+	return eachLine(resp.Body, f)
+}
+
+// eachLine calls f with each line of a metrics page.
+func eachLine(r io.Reader, f func(line string)) error {
+	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for scanner.Scan() {
 		f(scanner.Text())

@@ -30,8 +30,18 @@ type op struct {
 	// bucket it falls in; -1 beyond the last): what is above it was spent outside
 	// the handler.
 	HandlerP99AtMostMillis float64 `json:"handlerP99AtMostMillis,omitempty"`
-	// handled is that histogram over the measurement (see managerWatch).
-	handled map[float64]float64
+	// ManagerBytesPerRequest is what the manager allocated during the measurement,
+	// whatever allocated it, per request: what makes its collections come sooner.
+	ManagerBytesPerRequest float64 `json:"managerBytesPerRequest,omitempty"`
+	// APIServerCPUSeconds is the CPU the API server spent during the measurement, and
+	// APIServerConsistencyChecks the checks of its watch cache that ended in it: what
+	// the control plane took of the cores the manager and the tool share here.
+	APIServerCPUSeconds        float64 `json:"apiServerCPUSeconds,omitempty"`
+	APIServerConsistencyChecks float64 `json:"apiServerConsistencyChecks,omitempty"`
+	// handled is that histogram over the measurement, and allocated the bytes (see
+	// managerWatch).
+	handled   map[float64]float64
+	allocated float64
 
 	mu  sync.Mutex
 	lat []time.Duration
@@ -66,6 +76,9 @@ func (o *op) finish(wall time.Duration) {
 		return float64(o.lat[min(len(o.lat)-1, int(p*float64(len(o.lat))))].Microseconds()) / 1000
 	}
 	o.P50Millis, o.P95Millis, o.P99Millis = q(0.50), q(0.95), q(0.99)
+	if o.Count > 0 {
+		o.ManagerBytesPerRequest = o.allocated / float64(o.Count)
+	}
 	if bound := p99Bound(o.handled); math.IsInf(bound, 1) {
 		o.HandlerP99AtMostMillis = -1 // beyond every bucket; JSON has no infinity
 	} else {
@@ -183,15 +196,11 @@ type managerFigures struct {
 	SettleSeconds float64 `json:"settleSeconds,omitempty"`
 	// HeapInUseMiB is the Go heap in use once settled (live objects and garbage not yet
 	// collected), beside the process's peak resident memory.
-	HeapInUseMiB        float64 `json:"heapInUseMiB,omitempty"`
-	PeakRSSMiB          float64 `json:"peakRSSMiB"`
-	RestartReadySeconds float64 `json:"restartReadySeconds,omitempty"`
-	RestartPeakRSSMiB   float64 `json:"restartPeakRSSMiB,omitempty"`
-	// RestartManagerCPUSeconds and RestartAPIServerCPUSeconds are the CPU each spent
-	// until the restarted manager was ready.
-	RestartManagerCPUSeconds   float64 `json:"restartManagerCPUSeconds,omitempty"`
-	RestartAPIServerCPUSeconds float64 `json:"restartAPIServerCPUSeconds,omitempty"`
-	ObjectsAtRestart           int     `json:"objectsAtRestart,omitempty"`
+	HeapInUseMiB float64 `json:"heapInUseMiB,omitempty"`
+	PeakRSSMiB   float64 `json:"peakRSSMiB"`
+	// Restart is the manager's restart over everything the run provisioned.
+	Restart          *restartFigures `json:"restart,omitempty"`
+	ObjectsAtRestart int             `json:"objectsAtRestart,omitempty"`
 	// RestartComparison holds the restarts of --compare-restarts, per binary.
 	RestartComparison restartComparison `json:"restartComparison,omitempty"`
 }
@@ -231,11 +240,20 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, ", manager memory limit %s", r.Config.ManagerMemoryLimit)
 	}
 	fmt.Fprint(w, "\n\n")
-	fmt.Fprintf(w, "%-44s %8s %7s %9s %9s %9s %9s %8s %12s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms", "mgr GCs", "handler p99")
+	fmt.Fprintf(w, "%-44s %8s %7s %9s %9s %9s %9s %8s %12s %10s %14s\n", "operation", "count", "errors", "per sec", "p50 ms", "p95 ms", "p99 ms", "mgr GCs", "handler p99", "mgr B/req", "API server CPU")
 	for _, o := range r.Ops {
-		gcs, handled := "", ""
+		gcs, handled, allocated, apiServer := "", "", "", ""
+		if o.APIServerCPUSeconds > 0 {
+			apiServer = strconv.FormatFloat(o.APIServerCPUSeconds, 'f', 1, 64) + "s"
+			if o.APIServerConsistencyChecks > 0 {
+				apiServer += fmt.Sprintf(" (%.0f chk)", o.APIServerConsistencyChecks)
+			}
+		}
 		if o.ManagerGCs > 0 {
 			gcs = strconv.FormatFloat(o.ManagerGCs, 'f', 0, 64)
+		}
+		if o.ManagerBytesPerRequest > 0 {
+			allocated = strconv.FormatFloat(o.ManagerBytesPerRequest, 'f', 0, 64)
 		}
 		switch {
 		case o.HandlerP99AtMostMillis > 0:
@@ -243,7 +261,7 @@ func (r *results) print(w io.Writer) {
 		case o.HandlerP99AtMostMillis < 0:
 			handled = "> last bucket"
 		}
-		fmt.Fprintf(w, "%-44s %8d %7d %9.1f %9.2f %9.2f %9.2f %8s %12s\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis, gcs, handled)
+		fmt.Fprintf(w, "%-44s %8d %7d %9.1f %9.2f %9.2f %9.2f %8s %12s %10s %14s\n", o.Name, o.Count, o.Errors, o.PerSecond, o.P50Millis, o.P95Millis, o.P99Millis, gcs, handled, allocated, apiServer)
 	}
 	fmt.Fprintf(w, "\nSCIM create / direct API-server write ceiling: %.2f\n", r.CreateCeilingRatio)
 	if r.FollowerCreateCeilingRatio > 0 {
@@ -256,9 +274,8 @@ func (r *results) print(w io.Writer) {
 	if m := r.Manager; m != nil {
 		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), caught up %.1fs after the last request, heap in use %.0f MiB, peak RSS %.0f MiB",
 			m.ReadyEmptySeconds, m.SettleSeconds, m.HeapInUseMiB, m.PeakRSSMiB)
-		if m.RestartReadySeconds > 0 {
-			fmt.Fprintf(w, "; restarted with %d identities: ready in %.1fs (CPU until then: manager %.1fs, API server %.1fs), peak RSS %.0f MiB",
-				m.ObjectsAtRestart, m.RestartReadySeconds, m.RestartManagerCPUSeconds, m.RestartAPIServerCPUSeconds, m.RestartPeakRSSMiB)
+		if r := m.Restart; r != nil {
+			fmt.Fprintf(w, "; restarted with %d identities: %s, peak RSS %.0f MiB", m.ObjectsAtRestart, r, max(r.PeakRSSMiB, r.PeakRSSThroughMiB))
 		}
 		fmt.Fprintln(w)
 	}

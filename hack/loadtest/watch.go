@@ -23,6 +23,12 @@ type managerWatch struct {
 // managerSnapshot is the manager's counters at one moment.
 type managerSnapshot struct {
 	gcs float64
+	// allocated is the bytes the manager's heap has allocated since it started.
+	allocated float64
+	// apiServerCPU and apiServerChecks are the API server's CPU and the consistency
+	// checks of its watch cache so far, which tell whether the control plane took its
+	// share of the cores during a measurement of the manager alone.
+	apiServerCPU, apiServerChecks float64
 	// handled counts, per SCIM resource, its GET requests by the upper bound (seconds)
 	// of their duration's bucket, cumulative as Prometheus keeps them.
 	handled map[string]map[float64]float64
@@ -35,7 +41,8 @@ func (e *environment) watchManager(ctx context.Context) managerWatch {
 }
 
 // during runs measure, of GET requests of resource, and adds to o the manager's
-// collections meanwhile and its handlers' histogram over them (op.finish bounds their p99).
+// collections and allocations meanwhile and its handlers' histogram over them
+// (op.finish bounds their p99 and divides the allocations among them).
 func (w managerWatch) during(o *op, resource string, measure func() time.Duration) time.Duration {
 	if w.read == nil {
 		return measure()
@@ -47,6 +54,9 @@ func (w managerWatch) during(o *op, resource string, measure func() time.Duratio
 		return wall
 	}
 	o.ManagerGCs += after.gcs - before.gcs
+	o.allocated += after.allocated - before.allocated
+	o.APIServerCPUSeconds += after.apiServerCPU - before.apiServerCPU
+	o.APIServerConsistencyChecks += after.apiServerChecks - before.apiServerChecks
 	if o.handled == nil {
 		o.handled = map[float64]float64{}
 	}
@@ -80,10 +90,18 @@ func p99Bound(handled map[float64]float64) float64 {
 const requestDurationBucket = "scim_request_duration_seconds_bucket{"
 
 func (e *environment) snapshot(ctx context.Context) (managerSnapshot, error) {
-	s := managerSnapshot{handled: map[string]map[float64]float64{}}
+	s := managerSnapshot{handled: map[string]map[float64]float64{}, apiServerCPU: cpuSeconds(e.apiServerPID)}
+	if c, err := e.apiServer.counts(ctx); err == nil {
+		for _, n := range c.ConsistencyChecks {
+			s.apiServerChecks += n
+		}
+	}
 	err := e.eachMetricLine(ctx, func(line string) {
 		if v, ok := sampleOf(line, "go_gc_duration_seconds_count"); ok {
 			s.gcs += v
+		}
+		if v, ok := sampleOf(line, "go_memstats_alloc_bytes_total"); ok {
+			s.allocated += v
 		}
 		resource, le, count, ok := parseGETBucket(line)
 		if !ok {

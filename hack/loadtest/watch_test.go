@@ -52,3 +52,17 @@ func TestFinishBoundsTheHandlersP99InMilliseconds(t *testing.T) {
 		t.Errorf("an op without a histogram has a handler p99 of %v", o.HandlerP99AtMostMillis)
 	}
 }
+
+func TestFinishSharesTheManagersAllocationsAmongTheRequests(t *testing.T) {
+	o := &op{allocated: 4000}
+	for range 4 {
+		o.record(time.Millisecond, nil)
+	}
+	if o.finish(time.Second); o.ManagerBytesPerRequest != 1000 {
+		t.Errorf("%v bytes per request, want 1000", o.ManagerBytesPerRequest)
+	}
+	o = &op{allocated: 4000}
+	if o.finish(time.Second); o.ManagerBytesPerRequest != 0 {
+		t.Errorf("no requests, yet %v bytes per request", o.ManagerBytesPerRequest)
+	}
+}
