@@ -37,16 +37,15 @@ func queryFromURL(rawQuery string) (query, error) {
 		name string
 		dst  **int
 	}{{"startIndex", &q.StartIndex}, {"count", &q.Count}} {
-		name, dst := p.name, p.dst
-		s := queryparam.Get(rawQuery, name)
+		s := queryparam.Get(rawQuery, p.name)
 		if s == "" {
 			continue
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return q, scimerr.BadRequest(scimerr.InvalidValue, "%s must be an integer, got %q", name, s)
+			return q, scimerr.BadRequest(scimerr.InvalidValue, "%s must be an integer, got %q", p.name, s)
 		}
-		*dst = &n
+		*p.dst = &n
 	}
 	return q, nil
 }

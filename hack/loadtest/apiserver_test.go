@@ -43,3 +43,12 @@ func TestRequestCountsPrintTheEightMostFrequent(t *testing.T) {
 		t.Errorf("%q", s)
 	}
 }
+
+func TestLabelIsFoundByItsWholeName(t *testing.T) {
+	line := `m{subresource="status",resource="scimusers",note="a, b",le="+Inf"} 3`
+	for name, want := range map[string]string{"resource": "scimusers", "subresource": "status", "note": "a, b", "le": "+Inf", "source": ""} {
+		if got := label(line, name); got != want {
+			t.Errorf("label %s = %q, want %q", name, got, want)
+		}
+	}
+}

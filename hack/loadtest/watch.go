@@ -122,24 +122,12 @@ func parseGETBucket(line string) (resource string, le, count float64, ok bool) {
 	if !found {
 		return "", 0, 0, false
 	}
-	labels, value, found := strings.Cut(rest, "} ")
+	_, value, found := strings.Cut(rest, "} ")
 	if !found {
 		return "", 0, 0, false
 	}
-	var method, bound string
-	for label := range strings.SplitSeq(labels, ",") {
-		name, v, _ := strings.Cut(label, "=")
-		v = strings.Trim(v, `"`)
-		switch name {
-		case "method":
-			method = v
-		case "resource":
-			resource = v
-		case "le":
-			bound = v
-		}
-	}
-	le, errLE := strconv.ParseFloat(bound, 64) // "+Inf" parses as +Inf
+	resource = label(line, "resource")
+	le, errLE := strconv.ParseFloat(label(line, "le"), 64) // "+Inf" parses as +Inf
 	count, errCount := strconv.ParseFloat(strings.TrimSpace(value), 64)
-	return resource, le, count, method == http.MethodGet && errLE == nil && errCount == nil
+	return resource, le, count, label(line, "method") == http.MethodGet && errLE == nil && errCount == nil
 }
