@@ -27,12 +27,11 @@ type query struct {
 
 func queryFromURL(rawQuery string) (query, error) {
 	q := query{
-		Filter:             queryparam.Get(rawQuery, "filter"),
-		SortBy:             queryparam.Get(rawQuery, "sortBy"),
-		SortOrder:          queryparam.Get(rawQuery, "sortOrder"),
-		Attributes:         schema.ParseAttributeList(queryparam.Get(rawQuery, "attributes")),
-		ExcludedAttributes: schema.ParseAttributeList(queryparam.Get(rawQuery, "excludedAttributes")),
+		Filter:    queryparam.Get(rawQuery, "filter"),
+		SortBy:    queryparam.Get(rawQuery, "sortBy"),
+		SortOrder: queryparam.Get(rawQuery, "sortOrder"),
 	}
+	q.Attributes, q.ExcludedAttributes = attributeParams(rawQuery)
 	for _, p := range [...]struct {
 		name string
 		dst  **int
@@ -48,6 +47,13 @@ func queryFromURL(rawQuery string) (query, error) {
 		*p.dst = &n
 	}
 	return q, nil
+}
+
+// attributeParams are a request's attributes and excludedAttributes parameters
+// (RFC 7644 §3.9), which every answer with resources in it is projected by.
+func attributeParams(rawQuery string) (attributes, excluded []string) {
+	return schema.ParseAttributeList(queryparam.Get(rawQuery, "attributes")),
+		schema.ParseAttributeList(queryparam.Get(rawQuery, "excludedAttributes"))
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, req *request, coll store.Collection) {

@@ -63,8 +63,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, req *request, coll 
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	proj := newProjection(coll.Resource(), schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "attributes")),
-		schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "excludedAttributes")))
+	attributes, excluded := attributeParams(r.URL.RawQuery)
+	proj := newProjection(coll.Resource(), attributes, excluded)
 	buf := responseBuffers.Get().(*[]byte)
 	defer putResponseBuffer(buf)
 	b, err := proj.appendItem(*buf, found)
@@ -159,8 +159,8 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, req *request, co
 
 // writeResource answers with one resource, projected by attributes/excludedAttributes.
 func (s *Server) writeResource(w http.ResponseWriter, r *http.Request, status int, res *schema.Resource, found *store.Resource) {
-	doc := res.Project(found.Doc, schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "attributes")),
-		schema.ParseAttributeList(queryparam.Get(r.URL.RawQuery, "excludedAttributes")))
+	attributes, excluded := attributeParams(r.URL.RawQuery)
+	doc := res.Project(found.Doc, attributes, excluded)
 	w.Header().Set("ETag", found.Version)
 	writeJSON(w, status, doc)
 }

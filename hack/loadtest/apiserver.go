@@ -43,11 +43,12 @@ func newAPIServer(cfg *rest.Config, profileDir string, profileFor time.Duration)
 // ("LIST scimusers", "PUT scimusers/status"), whatever their code, and its watch
 // cache's consistency checks by resource, whatever their outcome.
 type apiServerCounts struct {
-	Requests          requestCounts `json:"requests,omitempty"`
-	ConsistencyChecks requestCounts `json:"consistencyChecks,omitempty"`
+	Requests          tally `json:"requests,omitempty"`
+	ConsistencyChecks tally `json:"consistencyChecks,omitempty"`
 }
 
-type requestCounts map[string]float64
+// tally counts by name: requests by verb and resource, checks by resource.
+type tally map[string]float64
 
 // counts reads the API server's counters.
 func (a *apiServer) counts(ctx context.Context) (apiServerCounts, error) {
@@ -56,7 +57,7 @@ func (a *apiServer) counts(ctx context.Context) (apiServerCounts, error) {
 		return apiServerCounts{}, err
 	}
 	defer body.Close() //nolint:errcheck // read-only
-	c := apiServerCounts{Requests: requestCounts{}, ConsistencyChecks: requestCounts{}}
+	c := apiServerCounts{Requests: tally{}, ConsistencyChecks: tally{}}
 	err = eachLine(body, func(line string) { c.add(line) })
 	return c, err
 }
@@ -108,9 +109,9 @@ func label(line, name string) string {
 	return ""
 }
 
-// since is what was served between before and c.
-func (c requestCounts) since(before requestCounts) requestCounts {
-	d := requestCounts{}
+// since is what was counted between before and c.
+func (c tally) since(before tally) tally {
+	d := tally{}
 	for k, v := range c {
 		if n := v - before[k]; n > 0 {
 			d[k] = n
@@ -119,8 +120,8 @@ func (c requestCounts) since(before requestCounts) requestCounts {
 	return d
 }
 
-// String prints the most frequent requests first, up to eight.
-func (c requestCounts) String() string {
+// String prints the most frequent first, up to eight.
+func (c tally) String() string {
 	keys := make([]string, 0, len(c))
 	for k := range c {
 		keys = append(keys, k)

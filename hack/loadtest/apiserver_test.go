@@ -15,7 +15,7 @@ apiserver_storage_consistency_checks_total{group="scim.example.com",resource="sc
 apiserver_storage_consistency_checks_total{group="scim.example.com",resource="scimusers",status="failure"} 1
 apiserver_storage_consistency_checks_total{group="rbac.authorization.k8s.io",resource="rolebindings",status="success"} 4
 `
-	before := apiServerCounts{Requests: requestCounts{}, ConsistencyChecks: requestCounts{}}
+	before := apiServerCounts{Requests: tally{}, ConsistencyChecks: tally{}}
 	if err := eachLine(strings.NewReader(page), before.add); err != nil {
 		t.Fatal(err)
 	}
@@ -23,8 +23,8 @@ apiserver_storage_consistency_checks_total{group="rbac.authorization.k8s.io",res
 		t.Errorf("counts = %q", s)
 	}
 	after := apiServerCounts{
-		Requests:          requestCounts{"LIST scimusers": 4, "PUT scimusers/status": 9, "WATCH rolebindings": 1},
-		ConsistencyChecks: requestCounts{"scimusers": 2, "rolebindings": 4},
+		Requests:          tally{"LIST scimusers": 4, "PUT scimusers/status": 9, "WATCH rolebindings": 1},
+		ConsistencyChecks: tally{"scimusers": 2, "rolebindings": 4},
 	}
 	if s := after.since(before).String(); s != "requests: LIST scimusers 1, WATCH rolebindings 1" {
 		t.Errorf("since = %q", s)
@@ -35,7 +35,7 @@ apiserver_storage_consistency_checks_total{group="rbac.authorization.k8s.io",res
 }
 
 func TestRequestCountsPrintTheEightMostFrequent(t *testing.T) {
-	c := requestCounts{}
+	c := tally{}
 	for i, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
 		c["GET "+k] = float64(i + 1)
 	}

@@ -275,7 +275,7 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(w, "manager: ready %.1fs after start (empty), caught up %.1fs after the last request, heap in use %.0f MiB, peak RSS %.0f MiB",
 			m.ReadyEmptySeconds, m.SettleSeconds, m.HeapInUseMiB, m.PeakRSSMiB)
 		if r := m.Restart; r != nil {
-			fmt.Fprintf(w, "; restarted with %d identities: %s, peak RSS %.0f MiB", m.ObjectsAtRestart, r, max(r.PeakRSSMiB, r.PeakRSSThroughMiB))
+			fmt.Fprintf(w, "; restarted with %d identities: %s, peak RSS %.0f MiB", m.ObjectsAtRestart, r, r.PeakRSSThroughMiB)
 		}
 		fmt.Fprintln(w)
 	}

@@ -14,13 +14,15 @@ import (
 // it: the collections it ran meanwhile, which tell a latency tail that is the
 // collector's, and how long its handlers took over the requests (their histogram),
 // which tells a tail that lies outside them: a request waiting for a core, for its
-// connection's goroutine to be scheduled, or the load tool itself. Its zero value
-// reads nothing (no manager of the tool's own).
+// connection's goroutine to be scheduled, or the load tool itself; and what the
+// manager allocated, which brings its collections nearer. Beside them it reads the
+// API server's CPU and cache checks, which on this machine take the cores the
+// measurement shares. Its zero value reads nothing (no manager of the tool's own).
 type managerWatch struct {
 	read func() (managerSnapshot, error)
 }
 
-// managerSnapshot is the manager's counters at one moment.
+// managerSnapshot is the manager's counters, and the API server's, at one moment.
 type managerSnapshot struct {
 	gcs float64
 	// allocated is the bytes the manager's heap has allocated since it started.
@@ -34,8 +36,8 @@ type managerSnapshot struct {
 	handled map[string]map[float64]float64
 }
 
-// watchManager reads the manager's own metrics: Go's collection count and the SCIM
-// server's request durations.
+// watchManager reads the manager's own metrics (Go's collections and allocations, the
+// SCIM server's request durations) and the API server's CPU and cache checks.
 func (e *environment) watchManager(ctx context.Context) managerWatch {
 	return managerWatch{read: func() (managerSnapshot, error) { return e.snapshot(ctx) }}
 }
