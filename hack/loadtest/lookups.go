@@ -105,16 +105,26 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, manager man
 // the answers come, the two cores are saturated and every latency there is mostly a
 // wait for a core (the floor's own p99 is several milliseconds); a latency is a figure
 // at a given load.
+//
+// Each block is then sent again with the manager's threads at --yielding-nice, so that
+// the load tool, the API server and etcd get the cores first whenever they want one:
+// the collector's idle mark workers take every core the manager's process leaves idle,
+// which here are the load tool's, where a client and a control plane elsewhere would
+// not lose theirs. The two measurements alternate; what lies between them is the
+// manager's taking of the cores the client shares.
 func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, manager managerWatch, res *results, out io.Writer) {
 	lookup := res.add(&op{Name: fmt.Sprintf("  the same, paced at %.0f/s", cfg.lookupRate)})
-	var floorOp *op
+	var yielding, floorOp *op
+	if cfg.yieldingNice > 0 && manager.nice != nil {
+		yielding = res.add(&op{Name: fmt.Sprintf("  the same, the manager at nice %d", cfg.yieldingNice)})
+	}
 	if lookUpFloor != nil {
 		floorOp = res.add(&op{Name: fmt.Sprintf("  bare HTTP handler, paced at %.0f/s", cfg.lookupRate)})
 	}
 	pace := func(o *op, n int, lookUp func() error) time.Duration {
 		return paced(n, cfg.lookupRate, cfg.concurrency, func(_ int, from time.Time) { timedFrom(o, from, lookUp) })
 	}
-	var lookupWall, floorWall time.Duration
+	var lookupWall, yieldingWall, floorWall time.Duration
 	total := int(cfg.lookupRate * cfg.pacedFor.Seconds())
 	for b := range floorBlocks {
 		n := share(total, b, floorBlocks)
@@ -122,9 +132,22 @@ func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, manager mana
 			floorWall += pace(floorOp, n, lookUpFloor)
 		}
 		lookupWall += manager.during(lookup, "Users", func() time.Duration { return pace(lookup, n, lookUpUser) })
+		if yielding != nil {
+			wall, err := manager.yielding(cfg.yieldingNice, func() time.Duration {
+				return manager.during(yielding, "Users", func() time.Duration { return pace(yielding, n, lookUpUser) })
+			})
+			yieldingWall += wall
+			if err != nil {
+				fmt.Fprintf(out, "the manager's nice value: %v\n", err)
+				yielding.Errors++
+			}
+		}
 	}
 	lookup.finish(lookupWall)
 	fmt.Fprintf(out, "lookups: %d paced at %.0f/s in %s\n", total, cfg.lookupRate, lookupWall.Round(time.Millisecond))
+	if yielding != nil {
+		yielding.finish(yieldingWall)
+	}
 	if floorOp != nil {
 		floorOp.finish(floorWall)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scim-operator/scim-operator/internal/testenv"
 )
 
 // managerWatch reads, around a measurement of the manager, what its metrics say of
@@ -20,6 +22,9 @@ import (
 // measurement shares. Its zero value reads nothing (no manager of the tool's own).
 type managerWatch struct {
 	read func() (managerSnapshot, error)
+	// nice gives the manager's threads a nice value; nil when the manager is not the
+	// tool's to set.
+	nice func(n int) error
 }
 
 // managerSnapshot is the manager's counters, and the API server's, at one moment.
@@ -39,7 +44,20 @@ type managerSnapshot struct {
 // watchManager reads the manager's own metrics (Go's collections and allocations, the
 // SCIM server's request durations) and the API server's CPU and cache checks.
 func (e *environment) watchManager(ctx context.Context) managerWatch {
-	return managerWatch{read: func() (managerSnapshot, error) { return e.snapshot(ctx) }}
+	return managerWatch{
+		read: func() (managerSnapshot, error) { return e.snapshot(ctx) },
+		nice: func(n int) error { return testenv.SetNice(e.mgr.Cmd.Process.Pid, n) },
+	}
+}
+
+// yielding runs measure with the manager's threads at nice value n, below the load
+// tool's and the control plane's, and puts them back to 0 after.
+func (w managerWatch) yielding(n int, measure func() time.Duration) (time.Duration, error) {
+	if err := w.nice(n); err != nil {
+		return 0, err
+	}
+	wall := measure()
+	return wall, w.nice(0)
 }
 
 // during runs measure, of GET requests of resource, and adds to o the manager's

@@ -26,14 +26,12 @@ func CPUSeconds(pid int) (float64, error) {
 }
 
 // cpuSecondsOfStat reads utime and stime, the 14th and 15th fields of a
-// /proc/PID/stat line. The 2nd is the command in parentheses, which may itself hold
-// spaces and parentheses: the fields are counted from after its last ')'.
+// /proc/PID/stat line.
 func cpuSecondsOfStat(stat []byte) (float64, error) {
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("not a /proc stat line: %q", stat)
+	fields, err := statFieldsAfterCommand(stat)
+	if err != nil {
+		return 0, err
 	}
-	fields := strings.Fields(string(stat[end+1:]))
 	// fields[0] is the 3rd field (state): utime and stime are fields[11] and [12].
 	if len(fields) < 13 {
 		return 0, fmt.Errorf("a /proc stat line of %d fields", len(fields)+2)
@@ -47,6 +45,17 @@ func cpuSecondsOfStat(stat []byte) (float64, error) {
 		ticks += float64(n)
 	}
 	return ticks / userHZ, nil
+}
+
+// statFieldsAfterCommand is a /proc stat line's fields from the 3rd on. The 2nd is
+// the command in parentheses, which may itself hold spaces and parentheses: the
+// fields are counted from after its last ')'.
+func statFieldsAfterCommand(stat []byte) ([]string, error) {
+	end := bytes.LastIndexByte(stat, ')')
+	if end < 0 {
+		return nil, fmt.Errorf("not a /proc stat line: %q", stat)
+	}
+	return strings.Fields(string(stat[end+1:])), nil
 }
 
 // FindProcess returns the pid of a running process whose command line has every one
