@@ -106,12 +106,11 @@ func lookupsAtScale(ctx context.Context, cfg config, sc *scimClient, manager man
 // wait for a core (the floor's own p99 is several milliseconds); a latency is a figure
 // at a given load.
 //
-// Each block is then sent again with the manager's threads at --yielding-nice, so that
-// the load tool, the API server and etcd get the cores first whenever they want one:
-// the collector's idle mark workers take every core the manager's process leaves idle,
-// which here are the load tool's, where a client and a control plane elsewhere would
-// not lose theirs. The two measurements alternate; what lies between them is the
-// manager's taking of the cores the client shares.
+// With --yielding-nice, each block is then sent again with the manager's threads at
+// that nice value, so that the load tool, the API server and etcd get the cores first
+// whenever they want one. It tells whether the tail is the manager's collections taking
+// the cores the client needs (it would shrink) or the manager waiting for them (it
+// grows): at 100,000 users under 600Mi, the p99 went from 18 ms to 271 ms.
 func pacedLookups(cfg config, lookUpUser, lookUpFloor func() error, manager managerWatch, res *results, out io.Writer) {
 	lookup := res.add(&op{Name: fmt.Sprintf("  the same, paced at %.0f/s", cfg.lookupRate)})
 	var yielding, floorOp *op
