@@ -16,18 +16,11 @@ import (
 // (a lower n) needs CAP_SYS_NICE.
 func SetNice(pid, n int) error {
 	for range 2 {
-		tids, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*", pid))
+		tids, err := threadsOf(pid)
 		if err != nil {
 			return err
 		}
-		if len(tids) == 0 {
-			return fmt.Errorf("process %d: %w", pid, os.ErrNotExist)
-		}
-		for _, dir := range tids {
-			tid, err := strconv.Atoi(filepath.Base(dir))
-			if err != nil {
-				continue
-			}
+		for _, tid := range tids {
 			// A thread that ended meanwhile is no longer there to set.
 			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, syscall.ESRCH) {
 				return fmt.Errorf("thread %d of process %d: %w", tid, pid, err)
@@ -37,8 +30,26 @@ func SetNice(pid, n int) error {
 	return nil
 }
 
-// Nice is the nice value of the process pid's thread tid, read from /proc.
-func Nice(pid, tid int) (int, error) {
+// threadsOf lists the threads (their ids) of the process pid, from /proc.
+func threadsOf(pid int) ([]int, error) {
+	dirs, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*", pid))
+	if err != nil {
+		return nil, err
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("process %d: %w", pid, os.ErrNotExist)
+	}
+	tids := make([]int, 0, len(dirs))
+	for _, dir := range dirs {
+		if tid, err := strconv.Atoi(filepath.Base(dir)); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
+}
+
+// niceOf is the nice value of the process pid's thread tid, read from /proc.
+func niceOf(pid, tid int) (int, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
 	if err != nil {
 		return 0, err

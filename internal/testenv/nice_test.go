@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -49,13 +47,12 @@ func TestSetNice(t *testing.T) {
 
 	expectEveryThread := func(want int) {
 		t.Helper()
-		tids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*", pid))
-		if len(tids) < 5 {
-			t.Fatalf("the helper has %d threads, want at least 5", len(tids))
+		tids, err := threadsOf(pid)
+		if err != nil || len(tids) < 5 {
+			t.Fatalf("the helper has threads %v (%v), want at least 5", tids, err)
 		}
-		for _, dir := range tids {
-			tid, _ := strconv.Atoi(filepath.Base(dir))
-			got, err := Nice(pid, tid)
+		for _, tid := range tids {
+			got, err := niceOf(pid, tid)
 			if err != nil {
 				t.Fatal(err)
 			}
